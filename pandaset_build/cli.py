@@ -1,0 +1,116 @@
+"""The `pandaset-build` command line: one thin command per stage over the Python API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .builddir import Build, BuildError, open_build
+from .executor import LocalExecutor, StageReport
+from .ingest import ingest
+from .recipe import RecipeError
+from .sources import READERS
+from .sources.record import BadInput
+from .summary import print_summary
+
+app = typer.Typer(
+    help="Rebuild PandaSet and PandaBench from images with panoptic masks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+
+BuildOpt = Annotated[Path, typer.Option("--build", help="Build directory.")]
+RecipeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--recipe", help="Recipe file or bundled name; default: the build's recipe, else default."
+    ),
+]
+RestartOpt = Annotated[
+    bool, typer.Option("--restart", help="Delete a build made with another recipe and start over.")
+]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Local worker processes.")]
+SourceOpt = Annotated[
+    str, typer.Option("--source", help=f"Input format: {', '.join([*sorted(READERS)])}.")
+]
+RootOpt = Annotated[Path | None, typer.Option("--root", help="Dataset root (not for demo).")]
+DepthOpt = Annotated[Path | None, typer.Option("--depth", help="Folder of per-image depth maps.")]
+SplitOpt = Annotated[str | None, typer.Option("--split", help="coco-panoptic split (val2017).")]
+AnnotationsOpt = Annotated[Path | None, typer.Option("--annotations", help="Annotation file.")]
+ImagesOpt = Annotated[Path | None, typer.Option("--images", help="Image folder override.")]
+MasksOpt = Annotated[Path | None, typer.Option("--masks", help="Mask folder override.")]
+MaskEncodingOpt = Annotated[
+    str | None, typer.Option("--mask-encoding", help="folder: auto, instance or rgb.")
+]
+
+
+def _open(build: Path, recipe: str | None, restart: bool) -> Build:
+    try:
+        return open_build(build, recipe, restart)
+    except (RecipeError, BuildError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+
+
+def _finish(report: StageReport) -> None:
+    print_summary(report, console)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _reader_options(**options: Any) -> dict[str, Any]:
+    return {key: value for key, value in options.items() if value is not None}
+
+
+@app.command("ingest")
+def ingest_command(
+    source: SourceOpt,
+    root: RootOpt = None,
+    depth: DepthOpt = None,
+    split: SplitOpt = None,
+    annotations: AnnotationsOpt = None,
+    images: ImagesOpt = None,
+    masks: MasksOpt = None,
+    mask_encoding: MaskEncodingOpt = None,
+    workers: WorkersOpt = 1,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+    restart: RestartOpt = False,
+) -> None:
+    """Read a dataset on disk (psg, seagull, coco-panoptic, folder, demo) into sources/."""
+    opened = _open(build, recipe, restart)
+    if root is None and source != "demo":
+        console.print(f"[red]error:[/red] --source {source} needs --root")
+        raise typer.Exit(2)
+    options = _reader_options(
+        split=split,
+        annotations=annotations,
+        images=images,
+        masks=masks,
+        mask_encoding=mask_encoding,
+    )
+    try:
+        report = ingest(opened, source, root or Path("."), LocalExecutor(workers), depth, options)
+    except (BadInput, ValueError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    _finish(report)
+
+
+@app.command("run")
+def run_command(
+    source: SourceOpt = "demo",
+    root: RootOpt = None,
+    workers: WorkersOpt = 1,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+    restart: RestartOpt = False,
+) -> None:
+    """Run every dataset stage in order on one source (the quickstart uses the demo data)."""
+    ingest_command(
+        source=source, root=root, workers=workers, build=build, recipe=recipe, restart=restart
+    )

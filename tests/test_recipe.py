@@ -1,0 +1,101 @@
+"""Recipe loading and validation: the paper's numbers, and errors naming file, key and problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pandaset_build import vocab
+from pandaset_build.recipe import RECIPE_DIR, RecipeError, load_recipe
+
+
+def write_variant(tmp_path: Path, edit) -> Path:
+    data = yaml.safe_load((RECIPE_DIR / "default.yaml").read_text())
+    edit(data)
+    path = tmp_path / "variant.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_default_recipe_holds_the_paper_settings() -> None:
+    recipe = load_recipe("default")
+    assert recipe.splits == {"train": 2000, "val": 50, "test": 150}
+    assert recipe.versions == list(vocab.VERSIONS)
+    assert recipe.assignment.clean_probability == 0.2
+    assert recipe.assignment.severity_levels == {"minor": 1, "moderate": 3, "severe": 5}
+    assert (recipe.comparison.same_below, recipe.comparison.significant_from) == (0.1, 0.3)
+    assert (recipe.bench.easy, recipe.bench.medium, recipe.bench.hard) == (300, 300, 300)
+    tables = recipe.distortions
+    assert sum(len(subs) for subs in tables.values()) == 32
+    assert recipe.distortion_params("blur/motion", 5) == {"radius": 20, "sigma": 12}
+    assert recipe.distortion_params("compression/jpeg", 1) == {"quality": 25}
+    assert len(recipe.distortion_params("blur/zoom", 5)["factors"]) == 11
+    assert recipe.distortion_params("rain/rain", 3)["density"] == 600
+
+
+def test_bundled_names_and_extends_resolve() -> None:
+    quick = load_recipe("quickstart")
+    assert quick.scoring.metric == "ssim"
+    assert quick.distortions == load_recipe("default").distortions
+    assert load_recipe("recipes/quickstart.yaml") == quick
+
+
+def test_hash_changes_with_any_number(tmp_path: Path) -> None:
+    def edit(data: dict) -> None:
+        data["distortions"]["blur"]["gaussian"]["sigma"][0] = 1.5
+
+    assert load_recipe(write_variant(tmp_path, edit)).digest() != load_recipe("default").digest()
+
+
+@pytest.mark.parametrize(
+    ("edit", "key", "problem"),
+    [
+        (lambda d: d.update(bogus=1), "bogus", "unknown key"),
+        (
+            lambda d: d["distortions"]["blur"].update(fancy={"a": [1] * 5}),
+            "distortions",
+            "blur.fancy: unknown sub-type",
+        ),
+        (
+            lambda d: d["distortions"].update(sparkle={"x": {"a": [1] * 5}}),
+            "distortions",
+            "sparkle: unknown DepictQA family",
+        ),
+        (
+            lambda d: d["assignment"].update(clean_probability=1.5),
+            "assignment.clean_probability",
+            "less than or equal to 1",
+        ),
+        (
+            lambda d: d["distortions"]["noise"]["poisson"].update(factor=[80, 60]),
+            "distortions",
+            "noise.poisson.factor: expected 5 levels, got 2",
+        ),
+        (
+            lambda d: d["weather"]["rain"].update(alpha=[0.1, 0.2]),
+            "weather",
+            "rain.alpha: expected 3 values",
+        ),
+        (lambda d: d.update(versions=["blur", "sparkle"]), "versions", "unknown versions"),
+        (
+            lambda d: d["assignment"].update(severity_levels={"minor": 1, "moderate": 9}),
+            "assignment.severity_levels",
+            "needs exactly the keys",
+        ),
+    ],
+)
+def test_broken_recipe_names_file_key_and_problem(tmp_path: Path, edit, key, problem) -> None:
+    path = write_variant(tmp_path, edit)
+    with pytest.raises(RecipeError) as err:
+        load_recipe(path)
+    message = str(err.value)
+    assert str(path) in message
+    assert f": {key}: " in message
+    assert problem in message
+
+
+def test_missing_recipe_lists_the_bundled_ones() -> None:
+    with pytest.raises(RecipeError, match="quickstart"):
+        load_recipe("no-such-recipe")
