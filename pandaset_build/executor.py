@@ -57,6 +57,7 @@ class ShardRecord:
     counts: dict[str, int]
     failures: list[dict[str, str]]
     seconds: float
+    fingerprint: str = ""
     skipped: bool = False
     error: str | None = None
 
@@ -72,6 +73,7 @@ class ShardTask:
     build: Build
     shard: Shard
     options: dict[str, Any]
+    fingerprint: str = ""
 
 
 def make_shards(stage: str, tags: Sequence[str], items: Sequence[Any], size: int) -> list[Shard]:
@@ -92,13 +94,14 @@ def record_path(build: Build, stage: str, shard: str) -> Path:
     return build.done_dir / stage / f"{shard}.json"
 
 
-def read_record(build: Build, shard: Shard) -> ShardRecord | None:
-    """The completion record of a shard, if it exists and covers exactly the same tags."""
+def read_record(build: Build, shard: Shard, fingerprint: str = "") -> ShardRecord | None:
+    """The completion record of a shard, if it covers the same tags with the same settings."""
     path = record_path(build, shard.stage, shard.name)
     if not path.exists():
         return None
     record = ShardRecord(**json.loads(path.read_text()))
-    return record if tuple(record.tags) == shard.tags else None
+    same = tuple(record.tags) == shard.tags and record.fingerprint == fingerprint
+    return record if same else None
 
 
 def run_shard_task(task: ShardTask) -> ShardRecord:
@@ -123,6 +126,7 @@ def run_shard_task(task: ShardTask) -> ShardRecord:
         counts=outcome.counts,
         failures=[asdict(f) for f in outcome.failures],
         seconds=round(time.perf_counter() - start, 4),
+        fingerprint=task.fingerprint,
     )
     write_json_atomic(record_path(task.build, record.stage, record.shard), asdict(record))
     return record
@@ -187,15 +191,20 @@ def run_stage(
     options: dict[str, Any],
     executor: Executor,
     console: Console | None = None,
+    fingerprint: str = "",
 ) -> StageReport:
-    """Run every shard without a valid completion record; completed shards are skipped."""
+    """Run every shard without a valid completion record; completed shards are skipped.
+
+    `fingerprint` names the settings that change a stage's outputs (e.g. the metric): a shard
+    completed with other settings is run again.
+    """
     start = time.perf_counter()
     records: list[ShardRecord] = []
     tasks: list[ShardTask] = []
     for shard in shards:
-        done = read_record(build, shard)
+        done = read_record(build, shard, fingerprint)
         if done is None:
-            tasks.append(ShardTask(function, build, shard, options))
+            tasks.append(ShardTask(function, build, shard, options, fingerprint))
         else:
             done.skipped = True
             records.append(done)

@@ -1,0 +1,157 @@
+"""Region crops with reference pixels outside the mask, shape buckets, and pyiqa metric loading."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+ASPECT_STEPS = 4
+
+
+class ScoreError(RuntimeError):
+    """The metric cannot be used as asked (no weights, no GPU, unknown metric)."""
+
+
+def region_crops(
+    version: np.ndarray, reference: np.ndarray, mask: np.ndarray, bbox: list[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The region's box from the version and the reference; outside the mask, reference pixels."""
+    x, y, w, h = (int(v) for v in bbox)
+    window = (slice(y, y + h), slice(x, x + w))
+    reference_crop = reference[window]
+    distorted_crop = np.where(mask[window][..., None], version[window], reference_crop)
+    return distorted_crop, reference_crop
+
+
+def bucket_shape(height: int, width: int, long_sides: list[int], min_short: int) -> tuple[int, int]:
+    """The (h, w) a crop is resized to: long side from the recipe, aspect in quarter steps."""
+    long_side = max(height, width)
+    bucket_long = next((b for b in sorted(long_sides) if b >= long_side), max(long_sides))
+    aspect = min(height, width) / long_side
+    step = bucket_long / ASPECT_STEPS
+    short = round(max(min_short, min(bucket_long, math.ceil(aspect * ASPECT_STEPS) * step)))
+    return (bucket_long, short) if height >= width else (short, bucket_long)
+
+
+def resize_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize (area when shrinking, bilinear when enlarging); unchanged when already that shape."""
+    if image.shape[:2] == shape:
+        return image
+    shrinking = shape[0] * shape[1] < image.shape[0] * image.shape[1]
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    return cv2.resize(image, (shape[1], shape[0]), interpolation=interpolation)
+
+
+def to_tensor(images: list[np.ndarray], device: str) -> torch.Tensor:
+    """(N, 3, H, W) float32 in [0, 1] from a list of same-shape RGB uint8 arrays."""
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0
+    return batch.to(device)
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def resolve_device(device: str) -> str:
+    """The torch device; a CUDA device on a machine without one is an error, never a CPU run."""
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ScoreError(f"--device {device}: no CUDA GPU is visible (use --device cpu)")
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ScoreError(f"--device {device}: only {torch.cuda.device_count()} GPUs visible")
+    elif device != "cpu":
+        raise ScoreError(f"--device {device}: expected cpu, cuda or cuda:N")
+    return device
+
+
+class ReferenceReuse(torch.nn.Module):
+    """Wraps a feature extractor so identical images in a batch are computed once."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
+        flat = images.reshape(images.shape[0], -1)
+        unique, inverse = torch.unique(flat, dim=0, return_inverse=True)
+        if unique.shape[0] == images.shape[0]:
+            return self.inner(images)
+        features = self.inner(unique.reshape(-1, *images.shape[1:]))
+        return [f[inverse] for f in features]
+
+
+@dataclass
+class Metric:
+    """A pyiqa full-reference metric oriented so that higher is better, with its identity."""
+
+    name: str
+    model: torch.nn.Module
+    device: str
+    lower_better: bool
+    weights: str
+    pyiqa_version: str
+
+    @torch.no_grad()
+    def __call__(self, distorted: list[np.ndarray], reference: list[np.ndarray]) -> np.ndarray:
+        values = self.model(to_tensor(distorted, self.device), to_tensor(reference, self.device))
+        values = values.reshape(len(distorted)).double().cpu().numpy()
+        return -values if self.lower_better else values
+
+
+def load_metric(
+    name: str, device: str = "cpu", weights: str | None = None, random_weights: bool = False
+) -> Metric:
+    """pyiqa's metric: a local weights file, pyiqa's download, or random weights (tests only)."""
+    import pyiqa
+
+    device = resolve_device(device)
+    if name not in pyiqa.list_models(metric_mode="FR"):
+        raise ScoreError(f"--metric {name}: not a pyiqa full-reference metric")
+    learned = name.startswith(("topiq", "lpips", "dists", "ahiq", "ckdn", "pieapp", "cknn"))
+    if weights is not None:
+        if not Path(weights).is_file():
+            raise ScoreError(f"--weights {weights}: no such file")
+        model = pyiqa.create_metric(name, device=device, pretrained=False, backbone_pretrain=False)
+        try:
+            model.net.load_state_dict(
+                torch.load(weights, map_location=device, weights_only=False)["params"], strict=True
+            )
+        except (KeyError, RuntimeError) as err:
+            raise ScoreError(f"--weights {weights}: not a {name} checkpoint: {err}") from None
+        identity = f"sha256:{file_sha256(weights)}"
+    elif random_weights:
+        torch.manual_seed(0)
+        model = pyiqa.create_metric(name, device=device, pretrained=False, backbone_pretrain=False)
+        identity = "random (testing only)"
+    elif learned:
+        try:
+            model = pyiqa.create_metric(name, device=device)
+        except Exception as err:
+            raise ScoreError(
+                f"cannot load the {name} weights: pyiqa's download failed ({type(err).__name__}: "
+                f"{err}). Either run where huggingface.co is reachable (pyiqa downloads and caches "
+                f"the weights in {os.environ.get('TORCH_HOME', '~/.cache/torch')}/hub/pyiqa), or "
+                "pass a local file with --weights FILE (for topiq_fr: "
+                "cfanet_fr_kadid_res50-2c4cc61d.pth)"
+            ) from None
+        identity = f"pyiqa-default:{name}"
+    else:
+        model = pyiqa.create_metric(name, device=device)
+        identity = "none"
+    net = getattr(model, "net", None)
+    if net is not None and isinstance(getattr(net, "semantic_model", None), torch.nn.Module):
+        net.semantic_model = ReferenceReuse(net.semantic_model)
+    model.eval()
+    return Metric(name, model, device, bool(model.lower_better), identity, pyiqa.__version__)
