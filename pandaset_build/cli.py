@@ -9,9 +9,13 @@ import typer
 from rich.console import Console
 
 from .builddir import Build, BuildError, open_build
+from .distort import distort
 from .executor import LocalExecutor, StageReport
 from .ingest import ingest
+from .preview import preview
 from .recipe import RecipeError
+from .score import score
+from .scoring import ScoreError
 from .sources import READERS
 from .sources.record import BadInput
 from .summary import print_summary
@@ -101,10 +105,85 @@ def ingest_command(
     _finish(report)
 
 
+@app.command("distort")
+def distort_command(
+    workers: WorkersOpt = 1,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+    restart: RestartOpt = False,
+) -> None:
+    """Render the 16 versions of every ingested image, and their plans."""
+    opened = _open(build, recipe, restart)
+    try:
+        report = distort(opened, LocalExecutor(workers))
+    except BadInput as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    _finish(report)
+
+
+DeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")]
+MetricOpt = Annotated[
+    str | None, typer.Option("--metric", help="pyiqa full-reference metric (recipe default).")
+]
+WeightsOpt = Annotated[
+    Path | None, typer.Option("--weights", help="Local weights file of the metric.")
+]
+BatchOpt = Annotated[int | None, typer.Option("--batch-size", min=1, help="Crops per batch.")]
+
+
+@app.command("score")
+def score_command(
+    device: DeviceOpt = "cpu",
+    metric: MetricOpt = None,
+    weights: WeightsOpt = None,
+    batch_size: BatchOpt = None,
+    workers: WorkersOpt = 1,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+    restart: RestartOpt = False,
+) -> None:
+    """Score every region and image of every version against the clean reference."""
+    opened = _open(build, recipe, restart)
+    try:
+        report = score(
+            opened,
+            LocalExecutor(workers),
+            device=device,
+            metric=metric,
+            weights=str(weights) if weights else None,
+            batch_size=batch_size,
+        )
+    except (ScoreError, BadInput) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    _finish(report)
+
+
+@app.command("preview")
+def preview_command(
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Image tag (default: the first).")
+    ] = None,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+) -> None:
+    """Write contact sheets of one image: every sub-type and level, and its 16 versions."""
+    opened = _open(build, recipe, False)
+    try:
+        paths = preview(opened, tag)
+    except (FileNotFoundError, KeyError, BadInput) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
 @app.command("run")
 def run_command(
     source: SourceOpt = "demo",
     root: RootOpt = None,
+    device: DeviceOpt = "cpu",
     workers: WorkersOpt = 1,
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
@@ -114,3 +193,5 @@ def run_command(
     ingest_command(
         source=source, root=root, workers=workers, build=build, recipe=recipe, restart=restart
     )
+    distort_command(workers=workers, build=build)
+    score_command(device=device, workers=workers, build=build)

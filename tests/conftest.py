@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -37,3 +41,45 @@ def write_recipe(path: Path, **overrides: object) -> Path:
 @pytest.fixture
 def folder_dataset(tmp_path: Path) -> Path:
     return make_folder_dataset(tmp_path / "folder", count=12)
+
+
+def run_cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run `python -m pandaset_build ARGS` and return the finished process."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pandaset_build", *args], capture_output=True, text=True
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def start_cli(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "pandaset_build", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def kill_after(process: subprocess.Popen[str], done_dir: Path, records: int) -> bool:
+    """SIGKILL `process` once `done_dir` holds `records` completion records; False if it ended."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if done_dir.exists() and len(list(done_dir.glob("*.json"))) >= records:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.02)
+    process.kill()
+    raise AssertionError("the run made no progress in 120 s")
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Relative path -> bytes of every visible file under root."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
