@@ -121,9 +121,6 @@ def test_topiq_random_weights_scores_match_pyiqa(tmp_path: Path) -> None:
 
 
 def test_more_severe_levels_score_lower(tmp_path: Path) -> None:
-    from pandaset_build import distortions
-    from pandaset_build.recipe import load_recipe
-    from pandaset_build.scoring import load_metric
 
     image = np.asarray(
         Image.open(
