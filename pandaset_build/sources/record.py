@@ -95,7 +95,12 @@ def region_from_mask(
     """A region whose box and area are computed from its mask."""
     rle = encode_mask(mask)
     ys, xs = np.nonzero(mask)
-    bbox = [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+    bbox = [
+        float(xs.min()),
+        float(ys.min()),
+        float(xs.max() - xs.min() + 1),
+        float(ys.max() - ys.min() + 1),
+    ]
     return Region(
         region_id=region_id,
         name=name,
@@ -113,5 +118,10 @@ def panoptic_ids(path: str | Path) -> np.ndarray:
     from PIL import Image
 
     with Image.open(path) as img:
-        rgb = np.asarray(img.convert("RGB"), dtype=np.uint32)
+        return rgb_to_ids(np.asarray(img.convert("RGB")))
+
+
+def rgb_to_ids(rgb: np.ndarray) -> np.ndarray:
+    """HxW uint32 ids of an HxWx3 uint8 RGB array: R + 256 G + 256^2 B."""
+    rgb = rgb.astype(np.uint32)
     return rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)
