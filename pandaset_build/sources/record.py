@@ -118,5 +118,10 @@ def panoptic_ids(path: str | Path) -> np.ndarray:
     from PIL import Image
 
     with Image.open(path) as img:
-        rgb = np.asarray(img.convert("RGB"), dtype=np.uint32)
+        return rgb_to_ids(np.asarray(img.convert("RGB")))
+
+
+def rgb_to_ids(rgb: np.ndarray) -> np.ndarray:
+    """HxW uint32 ids of an HxWx3 uint8 RGB array: R + 256 G + 256^2 B."""
+    rgb = rgb.astype(np.uint32)
     return rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)

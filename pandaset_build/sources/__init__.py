@@ -1,0 +1,14 @@
+"""Input-format readers: each module offers `list_items(root, **options)` and `load_item(item)`."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from pandaset_build.sources import coco_panoptic, folder, psg, seagull
+
+READERS: dict[str, ModuleType] = {
+    "psg": psg,
+    "coco-panoptic": coco_panoptic,
+    "seagull": seagull,
+    "folder": folder,
+}

@@ -1,0 +1,85 @@
+"""Helpers the format readers share: reading JSON, decoding images, deduplicating tags."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from pandaset_build.sources.record import BadInput, Item
+
+IMAGE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+@contextmanager
+def reading(path: str | Path, what: str) -> Iterator[None]:
+    """Turn a failure to read or decode `path` into BadInput naming it."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise BadInput(path, f"{what} file not found") from exc
+    except IMAGE_ERRORS as exc:
+        raise BadInput(path, f"unreadable or truncated {what} ({exc})") from exc
+
+
+def read_json(path: Path, what: str = "annotation") -> Any:
+    """Parse a JSON file; a missing or malformed file makes the whole source unreadable."""
+    if not path.is_file():
+        raise BadInput(path, f"{what} file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInput(path, f"{what} file is not valid JSON ({exc})") from exc
+
+
+def require_keys(path: Path, data: Any, keys: Iterable[str]) -> None:
+    """Raise BadInput naming `path` unless `data` is an object holding every key."""
+    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise BadInput(path, f"missing top-level key(s) {', '.join(missing)}")
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(width, height) of an image after decoding all of its pixels."""
+    with reading(path, "image"), Image.open(path) as img:
+        img.load()
+        return img.size
+
+
+def collect(
+    entries: Iterable[Any],
+    make: Callable[[int, Any], Item | None],
+    where: Path,
+    unit: str = "entry",
+    start: int = 0,
+) -> tuple[list[Item], list[BadInput]]:
+    """Build items with `make(number, entry)`; malformed entries and repeated tags are failures.
+
+    Entries are numbered from `start` and named `unit` in messages. `make` returns None for an
+    entry deliberately skipped and raises BadInput for a bad one. The first item of a tag is
+    kept; the result is sorted by tag.
+    """
+    items: dict[str, Item] = {}
+    failures: list[BadInput] = []
+    for index, entry in enumerate(entries, start):
+        try:
+            item = make(index, entry)
+        except BadInput as exc:
+            failures.append(exc)
+            continue
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            failures.append(BadInput(where, f"{unit} {index} is malformed ({exc!r})"))
+            continue
+        if item is None:
+            continue
+        if item.tag in items:
+            failures.append(
+                BadInput(where, f"{unit} {index}: duplicate tag {item.tag}, kept the first")
+            )
+            continue
+        items[item.tag] = item
+    return [items[tag] for tag in sorted(items)], failures
