@@ -1,4 +1,7 @@
-"""The `pandaset-build` command line: one thin command per stage over the Python API."""
+"""The `pandaset-build` command line: one thin command per stage over the Python API.
+
+Stage modules are imported inside their commands, so `--help` does not pay for torch and pyiqa.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,8 @@ import typer
 from rich.console import Console
 
 from .builddir import Build, BuildError, open_build
-from .distort import distort
 from .executor import LocalExecutor, StageReport
-from .ingest import ingest
-from .preview import preview
 from .recipe import RecipeError
-from .score import score
-from .scoring import ScoreError
 from .sources import READERS
 from .sources.record import BadInput
 from .summary import print_summary
@@ -25,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 BuildOpt = Annotated[Path, typer.Option("--build", help="Build directory.")]
 RecipeOpt = Annotated[
@@ -86,6 +84,8 @@ def ingest_command(
     restart: RestartOpt = False,
 ) -> None:
     """Read a dataset on disk (psg, seagull, coco-panoptic, folder, demo) into sources/."""
+    from .ingest import ingest
+
     opened = _open(build, recipe, restart)
     if root is None and source != "demo":
         console.print(f"[red]error:[/red] --source {source} needs --root")
@@ -113,6 +113,8 @@ def distort_command(
     restart: RestartOpt = False,
 ) -> None:
     """Render the 16 versions of every ingested image, and their plans."""
+    from .distort import distort
+
     opened = _open(build, recipe, restart)
     try:
         report = distort(opened, LocalExecutor(workers))
@@ -144,6 +146,9 @@ def score_command(
     restart: RestartOpt = False,
 ) -> None:
     """Score every region and image of every version against the clean reference."""
+    from .score import score
+    from .scoring import ScoreError
+
     opened = _open(build, recipe, restart)
     try:
         report = score(
@@ -169,6 +174,8 @@ def preview_command(
     recipe: RecipeOpt = None,
 ) -> None:
     """Write contact sheets of one image: every sub-type and level, and its 16 versions."""
+    from .preview import preview
+
     opened = _open(build, recipe, False)
     try:
         paths = preview(opened, tag)

@@ -208,7 +208,7 @@ def run_stage(
         else:
             done.skipped = True
             records.append(done)
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     progress = Progress(
         TextColumn(f"[bold]{stage}"),
         BarColumn(),

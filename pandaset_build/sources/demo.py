@@ -1,0 +1,21 @@
+"""The bundled demo dataset: scikit-image photos with hand-checked COCO panoptic segmentations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pandaset_build.sources import coco_panoptic
+from pandaset_build.sources.record import BadInput, Item, SourceRecord
+
+DEMO_ROOT = Path(__file__).resolve().parent.parent / "demo"
+DEMO_SPLIT = "demo"
+
+
+def list_items(root: Path | None = None, **options: Any) -> tuple[list[Item], list[BadInput]]:
+    """The demo images, read by the COCO panoptic reader; `root` and options are ignored."""
+    return coco_panoptic.list_items(DEMO_ROOT, split=DEMO_SPLIT)
+
+
+def load_item(item: Item) -> SourceRecord:
+    return coco_panoptic.load_item(item)
