@@ -35,9 +35,18 @@ SCORES = pa.schema(
 _METRICS: dict[tuple[Any, ...], Metric] = {}
 
 
-def cached_metric(options: dict[str, Any]) -> Metric:
-    """The metric of this worker process, loaded once and reused for every shard."""
-    key = (options["metric"], options["device"], options["weights"], options["random_weights"])
+def shard_device(device: str, shard_index: int) -> str:
+    """`cuda` spreads shards over every visible GPU (one per local worker); others stay as given."""
+    import torch
+
+    if device == "cuda" and torch.cuda.device_count() > 1:
+        return f"cuda:{shard_index % torch.cuda.device_count()}"
+    return device
+
+
+def cached_metric(options: dict[str, Any], device: str) -> Metric:
+    """The metric of this worker process on a device, loaded once and reused for every shard."""
+    key = (options["metric"], device, options["weights"], options["random_weights"])
     if key not in _METRICS:
         _METRICS[key] = load_metric(*key)
     return _METRICS[key]
@@ -123,7 +132,7 @@ def score_image(
 
 def score_shard(build: Build, shard: Shard, options: dict[str, Any]) -> ShardOutcome:
     """Score every image of a shard and write the shard's rows."""
-    metric = cached_metric(options)
+    metric = cached_metric(options, shard_device(options["device"], shard.index))
     outcome = ShardOutcome()
     rows: list[dict[str, Any]] = []
     for source in read_sources(shard.items):
@@ -157,7 +166,7 @@ def score(
         "random_weights": random_weights,
         "batch_size": batch_size or build.recipe.scoring.batch_size,
     }
-    cached_metric(options)
+    cached_metric(options, options["device"])
     index = source_index(build)
     shards = make_shards(STAGE, [tag for tag, _ in index], index, build.recipe.shard_size)
     fingerprint = f"{options['metric']}|{options['weights']}|{options['random_weights']}"
