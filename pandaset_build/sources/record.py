@@ -92,15 +92,11 @@ def region_from_mask(
     isthing: bool,
     description: str = "",
 ) -> Region:
-    """A region whose box and area are computed from its mask."""
+    """A region whose box and area are computed from its mask (pycocotools, on the RLE)."""
     rle = encode_mask(mask)
-    ys, xs = np.nonzero(mask)
-    bbox = [
-        float(xs.min()),
-        float(ys.min()),
-        float(xs.max() - xs.min() + 1),
-        float(ys.max() - ys.min() + 1),
-    ]
+    coco_rle = {"size": rle["size"], "counts": rle["counts"].encode()}
+    bbox = [float(v) for v in mask_utils.toBbox(coco_rle)]
+    area = int(mask_utils.area(coco_rle))
     return Region(
         region_id=region_id,
         name=name,
@@ -108,7 +104,7 @@ def region_from_mask(
         isthing=bool(isthing),
         bbox=bbox,
         mask=rle,
-        area=int(mask.sum()),
+        area=area,
         description=description,
     )
 
