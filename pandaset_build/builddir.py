@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
+import socket
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,3 +101,33 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+LOCK_FILE = ".lock"
+
+
+@contextmanager
+def build_lock(root: Path) -> Iterator[None]:
+    """Hold the build's lock for a stage run; a second concurrent run is refused, naming us."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / LOCK_FILE
+    handle = open(path, "a+")  # noqa: SIM115 (held open for the lock's lifetime)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise BuildError(
+                f"{root}: in use by {holder}; wait for it to finish (or stop it), then rerun"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(
+            f"pid {os.getpid()} on {socket.gethostname()} since "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(sys.argv)}"
+        )
+        handle.flush()
+        yield
+    finally:
+        handle.close()

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from .builddir import Build, BuildError, open_build
-from .executor import LocalExecutor, StageReport
+from .executor import Executor, LocalExecutor, StageReport
 from .recipe import RecipeError
 from .sources import READERS
 from .sources.record import BadInput
@@ -36,6 +36,14 @@ RestartOpt = Annotated[
     bool, typer.Option("--restart", help="Delete a build made with another recipe and start over.")
 ]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Local worker processes.")]
+ExecutorOpt = Annotated[str, typer.Option("--executor", help="local (process pool) or ray.")]
+RayAddressOpt = Annotated[
+    str,
+    typer.Option(
+        "--ray-address",
+        help="local (start Ray here), auto (the cluster of `ray start`), or HOST:PORT.",
+    ),
+]
 SourceOpt = Annotated[
     str, typer.Option("--source", help=f"Input format: {', '.join([*sorted(READERS)])}.")
 ]
@@ -56,6 +64,17 @@ def _open(build: Path, recipe: str | None, restart: bool) -> Build:
     except (RecipeError, BuildError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
+
+
+def _executor(kind: str, workers: int, ray_address: str, num_gpus: float = 0) -> Executor:
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "ray":
+        from .ray_executor import RayExecutor
+
+        return RayExecutor(ray_address, num_gpus=num_gpus)
+    console.print(f"[red]error:[/red] --executor {kind}: expected local or ray")
+    raise typer.Exit(2)
 
 
 def _finish(report: StageReport) -> None:
@@ -79,6 +98,8 @@ def ingest_command(
     masks: MasksOpt = None,
     mask_encoding: MaskEncodingOpt = None,
     workers: WorkersOpt = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = "local",
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
@@ -98,7 +119,8 @@ def ingest_command(
         mask_encoding=mask_encoding,
     )
     try:
-        report = ingest(opened, source, root or Path("."), LocalExecutor(workers), depth, options)
+        runner = _executor(executor, workers, ray_address)
+        report = ingest(opened, source, root or Path("."), runner, depth, options)
     except (BadInput, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
@@ -108,6 +130,8 @@ def ingest_command(
 @app.command("distort")
 def distort_command(
     workers: WorkersOpt = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = "local",
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
@@ -117,7 +141,7 @@ def distort_command(
 
     opened = _open(build, recipe, restart)
     try:
-        report = distort(opened, LocalExecutor(workers))
+        report = distort(opened, _executor(executor, workers, ray_address))
     except BadInput as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
@@ -141,6 +165,8 @@ def score_command(
     weights: WeightsOpt = None,
     batch_size: BatchOpt = None,
     workers: WorkersOpt = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = "local",
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
@@ -153,7 +179,7 @@ def score_command(
     try:
         report = score(
             opened,
-            LocalExecutor(workers),
+            _executor(executor, workers, ray_address, 1 if device.startswith("cuda") else 0),
             device=device,
             metric=metric,
             weights=str(weights) if weights else None,
@@ -192,13 +218,14 @@ def run_command(
     root: RootOpt = None,
     device: DeviceOpt = "cpu",
     workers: WorkersOpt = 1,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = "local",
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
 ) -> None:
     """Run every dataset stage in order on one source (the quickstart uses the demo data)."""
-    ingest_command(
-        source=source, root=root, workers=workers, build=build, recipe=recipe, restart=restart
-    )
-    distort_command(workers=workers, build=build)
-    score_command(device=device, workers=workers, build=build)
+    common = {"workers": workers, "executor": executor, "ray_address": ray_address, "build": build}
+    ingest_command(source=source, root=root, recipe=recipe, restart=restart, **common)
+    distort_command(**common)
+    score_command(device=device, **common)

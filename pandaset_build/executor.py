@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .builddir import Build, write_json_atomic
+from .builddir import Build, build_lock, write_json_atomic
 
 
 @dataclass(frozen=True)
@@ -218,7 +218,7 @@ def run_stage(
         console=console,
         transient=True,
     )
-    with progress:
+    with build_lock(build.root), progress:
         bar = progress.add_task(stage, total=len(tasks))
         for record in executor.run(tasks):
             records.append(record)

@@ -21,6 +21,13 @@ def print_summary(report: StageReport, console: Console) -> None:
     table.add_row("failures", str(len(report.failures)))
     table.add_row("shard errors", str(len(report.errors)))
     table.add_row("seconds", f"{report.seconds:.1f}")
+    timed = sorted((r.seconds, r.shard) for r in report.records if not r.skipped and not r.error)
+    if timed:
+        median = timed[len(timed) // 2][0]
+        table.add_row(
+            "shard seconds min / median / max",
+            f"{timed[0][0]:.2f} / {median:.2f} / {timed[-1][0]:.2f} (slowest: {timed[-1][1]})",
+        )
     console.print(table)
     for failure in report.failures[:MAX_FAILURES_SHOWN]:
         console.print(f"[red]failed[/red] {failure['file']}: {failure['reason']}")
