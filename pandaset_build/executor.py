@@ -8,6 +8,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -132,6 +133,19 @@ def run_shard_task(task: ShardTask) -> ShardRecord:
     return record
 
 
+def lost_record(task: ShardTask, error: str) -> ShardRecord:
+    """The record of a shard whose worker died: no outputs are trusted, a rerun redoes it."""
+    return ShardRecord(
+        stage=task.shard.stage,
+        shard=task.shard.name,
+        tags=list(task.shard.tags),
+        counts={},
+        failures=[],
+        seconds=0.0,
+        error=error,
+    )
+
+
 class Executor(Protocol):
     def run(self, tasks: list[ShardTask]) -> Iterator[ShardRecord]: ...
 
@@ -150,9 +164,12 @@ class LocalExecutor:
             return
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
-            futures = [pool.submit(run_shard_task, task) for task in tasks]
+            futures = {pool.submit(run_shard_task, task): task for task in tasks}
             for future in as_completed(futures):
-                yield future.result()
+                try:
+                    yield future.result()
+                except BrokenProcessPool as err:
+                    yield lost_record(futures[future], f"worker process died: {err}")
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .executor import ShardRecord, ShardTask, run_shard_task
+from .executor import ShardRecord, ShardTask, lost_record, run_shard_task
 
 LOCAL = "local"
 
@@ -64,23 +64,10 @@ class RayExecutor:
             try:
                 record = ray.get(ready[0])
             except ray.exceptions.RayError as err:
-                record = _lost(task, err)
+                record = lost_record(task, f"{type(err).__name__}: {err}")
             tries = attempts.get(task.shard.index, 0)
             if record.error and tries < self.retries:
                 attempts[task.shard.index] = tries + 1
                 queue.append(task)
                 continue
             yield record
-
-
-def _lost(task: ShardTask, err: Exception) -> ShardRecord:
-    """The record of a shard whose task failed inside Ray (worker died beyond Ray's retries)."""
-    return ShardRecord(
-        stage=task.shard.stage,
-        shard=task.shard.name,
-        tags=list(task.shard.tags),
-        counts={},
-        failures=[],
-        seconds=0.0,
-        error=f"{type(err).__name__}: {err}",
-    )
