@@ -51,8 +51,7 @@ class Pair:
 def make_pair(image: ScoredImage, anchor: str, target: str, rule: Comparison) -> Pair:
     """The pair (anchor, target) of one image, regions matched by index."""
     diffs = [
-        a - t
-        for a, t in zip(image.region_scores[anchor], image.region_scores[target], strict=True)
+        a - t for a, t in zip(image.region_scores[anchor], image.region_scores[target], strict=True)
     ]
     image_diff = image.image_scores[anchor] - image.image_scores[target]
     return Pair(

@@ -71,7 +71,9 @@ class ScoredBuild:
             scores = self.scores_path(path)
             if scores.exists():
                 table = pq.read_table(scores, columns=["tag", "split"])
-                self.split_of.update(zip(*(table.column(c).to_pylist() for c in table.column_names)))
+                self.split_of.update(
+                    zip(*(table.column(c).to_pylist() for c in table.column_names), strict=False)
+                )
 
     def scores_path(self, plans: Path) -> Path:
         return self.build.path("scores", plans.name)

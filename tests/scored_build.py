@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from conftest import write_recipe
 from PIL import Image
 
 from pandaset_build import vocab
 from pandaset_build.builddir import Build, open_build
 from pandaset_build.sources.record import encode_mask
 from pandaset_build.tables import SOURCES, write_table
-
-from conftest import write_recipe
 
 # Mirrors distort.PLANS and score.SCORES (those modules need the distortion library).
 PLANS = pa.schema(
@@ -51,7 +51,7 @@ def strip_masks(regions: int, size: int) -> list[np.ndarray]:
     """`regions` horizontal strips covering the frame but the last two columns."""
     cuts = np.linspace(0, size, regions + 1).astype(int)
     masks = []
-    for top, bottom in zip(cuts[:-1], cuts[1:], strict=True):
+    for top, bottom in itertools.pairwise(cuts):
         mask = np.zeros((size, size), dtype=bool)
         mask[top:bottom, : size - 2] = True
         masks.append(mask)

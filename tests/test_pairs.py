@@ -15,7 +15,6 @@ from pandaset_build.pairs import iter_pairs
 from pandaset_build.scored import MissingScores, ScoredBuild
 
 
-
 def expected_label(d: float) -> str:
     """The published rule written out independently of pairs.py."""
     if -0.1 < d < 0.1:
