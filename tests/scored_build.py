@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 from conftest import write_recipe
+from datasets import Dataset, load_dataset
 from PIL import Image
 
 from pandaset_build import vocab
@@ -177,3 +178,8 @@ def make_scored_build(
         if rows:
             write_table(build.path("sources", source, "00000.parquet"), rows, SOURCES)
     return build
+
+
+def load_split(folder: Path, config: str | None, split: str, cache: Path) -> Dataset:
+    """`datasets.load_dataset` of an exported folder with a private cache (no stale hits)."""
+    return load_dataset(str(folder), config, split=split, cache_dir=str(cache))

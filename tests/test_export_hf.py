@@ -9,10 +9,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from datasets import ClassLabel, load_dataset
+from datasets import ClassLabel
 from PIL import Image
 from pycocotools import mask as mask_utils
-from scored_build import make_scored_build
+from scored_build import load_split, make_scored_build
 
 from pandaset_build import vocab
 from pandaset_build.export import export
@@ -54,7 +54,7 @@ def test_shard_names_and_card(exported: Path) -> None:
 
 def test_references_masks_decode_to_source_masks(exported: Path) -> None:
     out = str(exported / "export" / "hf")
-    refs = load_dataset(out, "references", split="train")
+    refs = load_split(Path(out), "references", "train", exported.parent / "cache")
     assert refs.num_rows == 3
     sources = {r["tag"]: r for r in pq.read_table(exported / "sources").to_pylist()}
     row = refs[1]
@@ -73,7 +73,7 @@ def test_references_masks_decode_to_source_masks(exported: Path) -> None:
 
 def test_versions_features_and_bytes(exported: Path) -> None:
     out = str(exported / "export" / "hf")
-    versions = load_dataset(out, "versions", split="test")
+    versions = load_split(Path(out), "versions", "test", exported.parent / "cache")
     assert versions.num_rows == 16
     regions = versions.features["regions"].feature
     assert class_names(regions["distortion"]) == list(vocab.DISTORTIONS)
@@ -92,7 +92,7 @@ def test_versions_features_and_bytes(exported: Path) -> None:
 
 
 def test_pairs_labels_agree_with_scores(exported: Path) -> None:
-    pairs = load_dataset(str(exported / "export" / "hf"), "pairs", split="train")
+    pairs = load_split(exported / "export" / "hf", "pairs", "train", exported.parent / "cache")
     assert pairs.num_rows == 720
     regions = pairs.features["regions"].feature
     assert class_names(regions["comparison"]) == list(vocab.COMPARISONS)
