@@ -37,18 +37,19 @@ class LabelStats:
         for region in pair.regions:
             self.comparisons[pair.split][vocab.COMPARISONS[region.comparison]] += 1
 
-    def to_json(self) -> dict[str, Any]:
-        """Counts in vocabulary order, per split, and comparison shares over region pairs."""
+    def to_json(self, splits: list[str]) -> dict[str, Any]:
+        """Counts in vocabulary order per split (in the given order), comparison shares."""
+        present = [s for s in splits if s in self.images]
 
         def ordered(counters: dict[str, Counter[str]], names: tuple[str, ...]) -> dict[str, Any]:
-            return {s: {n: counters[s][n] for n in names} for s in sorted(self.images)}
+            return {s: {n: counters[s][n] for n in names} for s in present}
 
         shares = {}
-        for split in sorted(self.images):
+        for split in present:
             total = sum(self.comparisons[split].values()) or 1
             shares[split] = {n: self.comparisons[split][n] / total for n in vocab.COMPARISONS}
         return {
-            "images": dict(sorted(self.images.items())),
+            "images": {s: self.images[s] for s in present},
             "regions_per_distortion": ordered(self.distortions, vocab.DISTORTIONS),
             "regions_per_severity": ordered(self.severities, vocab.SEVERITIES),
             "region_comparisons": ordered(self.comparisons, vocab.COMPARISONS),

@@ -81,7 +81,7 @@ def card_text(
 ) -> str:
     recipe = build.recipe
     identity = scored.score_identity()
-    summary = stats.to_json()
+    summary = stats.to_json(scored.splits)
     splits = {config: list(per_split) for config, per_split in rows.items()}
     body = f"""
 # PandaSet build `{recipe.name}`

@@ -111,5 +111,5 @@ def export_hf(build: Build) -> ExportSummary:
         files = sum(len(writer.close()) for writer in writers.values())
         write_card(out / "README.md", build, scored, rows, stats)
     return ExportSummary(
-        "hf", final, rows, files, time.perf_counter() - start, stats=stats.to_json()
+        "hf", final, rows, files, time.perf_counter() - start, stats=stats.to_json(scored.splits)
     )
