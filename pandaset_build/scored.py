@@ -71,9 +71,9 @@ class ScoredBuild:
             scores = self.scores_path(path)
             if scores.exists():
                 table = pq.read_table(scores, columns=["tag", "split"])
-                self.split_of.update(
-                    zip(*(table.column(c).to_pylist() for c in table.column_names), strict=False)
-                )
+                unique = table.group_by(["tag", "split"]).aggregate([])
+                tags, splits = unique.column("tag").to_pylist(), unique.column("split").to_pylist()
+                self.split_of.update(zip(tags, splits, strict=True))
 
     def scores_path(self, plans: Path) -> Path:
         return self.build.path("scores", plans.name)

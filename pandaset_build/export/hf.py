@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import vocab
 from ..builddir import Build
-from ..pairs import Pair, image_pairs
+from ..pairs import DIFFICULTIES, Pair, image_pairs
 from ..scored import ScoredBuild, ScoredImage, version_path
 from ..stats import LabelStats
 from .card import write_card
@@ -63,7 +63,7 @@ def pair_row(pair: Pair) -> dict[str, Any]:
         "split": pair.split,
         "anchor_version": pair.anchor,
         "target_version": pair.target,
-        "difficulty": pair.difficulty,
+        "difficulty": DIFFICULTIES.index(pair.difficulty),
         "image_comparison": pair.image_comparison,
         "image_score_diff": pair.image_score_diff,
         "regions": [

@@ -33,14 +33,16 @@ def _size(value: Any) -> int:
 
 
 class ShardWriter:
-    """Writes one split of one configuration as shards, each renamed into place when full."""
+    """Writes one split of one configuration as shards, each renamed into place when full.
+
+    Rows come already encoded for the features: ClassLabel ids, Image `{bytes, path}` dicts.
+    """
 
     def __init__(
         self, folder: Path, split: str, features: Features, total_rows: int, rows_per_shard: int
     ) -> None:
         self.folder = folder
         self.split = split
-        self.features = features
         self.schema = features.arrow_schema
         self.total_rows = total_rows
         self.rows_per_shard = rows_per_shard
@@ -61,7 +63,7 @@ class ShardWriter:
     def write(self, row: dict[str, Any]) -> None:
         if self.written + len(self.buffer) >= self.total_rows:
             raise RuntimeError(f"{self.folder}/{self.split}: more rows than the expected count")
-        self.buffer.append(self.features.encode_example(row))
+        self.buffer.append(row)
         self.buffer_bytes += _size(row)
         shard_full = (self.written + len(self.buffer)) % self.rows_per_shard == 0
         if shard_full or self.buffer_bytes >= ROW_GROUP_BYTES:
