@@ -1,0 +1,138 @@
+"""`export --layout pandabench`: the published PandaBench folders and stats JSON, exactly."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+from PIL import Image
+
+from .. import vocab
+from ..builddir import Build
+from ..images import encode_png, read_rgb
+from ..scored import ScoredBuild, ScoredImage, version_path
+from ..sources.record import decode_mask
+from ..tables import parquet_files
+from .jsonstream import JsonObjectWriter
+from .shards import staged_folder
+from .summary import ExportSummary
+
+PSG_PREDICATES = Path(__file__).parent.parent / "manifests" / "psg_predicates.json"
+PREDICATE_FILE = "predicate_classes.json"
+FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+
+
+def uncompressed_rle(mask: np.ndarray) -> dict[str, Any]:
+    """COCO uncompressed RLE: column-major run lengths starting with a run of zeros."""
+    flat = np.asarray(mask, dtype=np.uint8).ravel(order="F")
+    starts = np.flatnonzero(np.diff(flat)) + 1
+    counts = np.diff(np.concatenate([[0], starts, [flat.size]])).tolist()
+    if flat.size and flat[0]:
+        counts = [0, *counts]
+    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": counts}
+
+
+def predicate_vocabulary(build: Build) -> list[str]:
+    """PSG's predicate names in PSG order, then any other names of the build, sorted."""
+    names = list(json.loads(PSG_PREDICATES.read_text())["predicate_classes"])
+    found: set[str] = set()
+    for path in parquet_files(build.path("sources")):
+        for relations in pq.read_table(path, columns=["relations"]).column(0).to_pylist():
+            found.update(r["predicate"] for r in relations or [])
+    return names + sorted(found - set(names))
+
+
+def reference_bytes(path: str, tag: str) -> bytes:
+    """The original file when it is plain RGB in the format the tag names, else a lossless PNG."""
+    with Image.open(path) as img:
+        plain = img.mode == "RGB" and img.format == FORMATS.get(Path(tag).suffix.lower())
+    return Path(path).read_bytes() if plain else encode_png(read_rgb(path))
+
+
+def stats_entry(
+    image: ScoredImage,
+    version: str,
+    rles: list[dict[str, Any]],
+    relations: list[list[int]],
+) -> dict[str, Any]:
+    """One tag's entry of `stats/<split>_stats_<version>.json` (panda_published.md §1)."""
+    regions = []
+    for region, rle, plan, score in zip(
+        image.source["regions"],
+        rles,
+        image.plans[version],
+        image.region_scores[version],
+        strict=True,
+    ):
+        regions.append(
+            {
+                "segmentation_mask": rle,
+                "bbox": [float(v) for v in region["bbox"]],
+                "name": region["name"],
+                "description": region["description"] or "",
+                "category_id": int(region["category_id"]),
+                "severity": vocab.SEVERITY_ID[plan["severity"]],
+                "score_fr": float(score),
+                "degradation": plan["distortion"],
+            }
+        )
+    return {
+        "score_fr": float(image.image_scores[version]),
+        "relations": [relations],
+        "regions": regions,
+    }
+
+
+def export_pandabench(build: Build) -> ExportSummary:
+    """Write `export/pandabench/`; nothing is left on failure."""
+    start = time.perf_counter()
+    scored = ScoredBuild(build)
+    scored.check()
+    predicates = predicate_vocabulary(build)
+    predicate_id = {name: i for i, name in enumerate(predicates)}
+    final = build.path("export", "pandabench")
+    files = 0
+    with staged_folder(final) as out:
+        (out / "depth").mkdir()
+        (out / "stats").mkdir()
+        (out / "stats" / PREDICATE_FILE).write_text(json.dumps(predicates, indent=1) + "\n")
+        writers = {
+            (split, version): JsonObjectWriter(out / "stats" / f"{split}_stats_{version}.json")
+            for split in scored.splits
+            for version in scored.versions
+        }
+        for image in scored.iter_images():
+            source, split = image.source, image.split
+            rles = [uncompressed_rle(decode_mask(r["mask"])) for r in source["regions"]]
+            relations = [
+                [r["subject"], r["object"], predicate_id[r["predicate"]]]
+                for r in source["relations"] or []
+            ]
+            for version in scored.versions:
+                target = out / version / split / image.tag
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(version_path(build, version, split, image.tag), target)
+                writers[split, version].add(image.tag, stats_entry(image, version, rles, relations))
+            gt = out / "gt" / split / image.tag
+            gt.parent.mkdir(parents=True, exist_ok=True)
+            gt.write_bytes(reference_bytes(source["image_path"], image.tag))
+            if source["depth_path"]:
+                depth = Path(source["depth_path"])
+                target = out / "depth" / split / f"{Path(image.tag).stem}{depth.suffix}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(depth, target)
+                files += 1
+            files += len(scored.versions) + 1
+        for writer in writers.values():
+            writer.close()
+        files += len(writers) + 1
+    rows = {
+        "versions": {s: scored.count(s) * len(scored.versions) for s in scored.splits},
+        "gt": {s: scored.count(s) for s in scored.splits},
+    }
+    return ExportSummary("pandabench", final, rows, files, time.perf_counter() - start)
