@@ -17,8 +17,9 @@ from .export.card import card_yaml, front_matter
 from .export.features import BENCH
 from .export.shards import ShardWriter, staged_folder
 from .pairs import DIFFICULTIES, difficulty, make_pair
-from .scored import ScoredBuild, ScoredImage, name_some, version_path
+from .scored import ScoredBuild, ScoredImage, name_some
 from .splits import MANIFEST_DIR
+from .tables import version_path
 
 BENCH_SPLIT = "test"
 IMAGE_CACHE = 16

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .builddir import Build
 from .distortions import haze_distance
@@ -16,48 +12,9 @@ from .images import read_rgb, write_png
 from .plan import RegionPlan, plan_image
 from .render import Frame, render_fast
 from .sources.record import BadInput, decode_mask
-from .tables import parquet_files, write_table
+from .tables import PLANS, read_sources, source_index, version_path, write_table
 
 STAGE = "distort"
-
-PLANS = pa.schema(
-    [
-        ("tag", pa.string()),
-        ("version", pa.string()),
-        ("region_id", pa.int32()),
-        ("distortion", pa.string()),
-        ("subtype", pa.string()),
-        ("severity", pa.string()),
-        ("level", pa.int8()),
-        ("params", pa.string()),
-        ("seed", pa.int64()),
-        ("isp", pa.bool_()),
-    ]
-)
-
-
-def version_path(build: Build, version: str, split: str, tag: str) -> Path:
-    return build.path("versions", version, split, f"{tag}.png")
-
-
-def source_index(build: Build) -> list[tuple[str, str]]:
-    """(tag, parquet file) of every ingested image."""
-    index = []
-    for path in parquet_files(build.path("sources")):
-        tags = pq.read_table(path, columns=["tag"]).column("tag").to_pylist()
-        index.extend((tag, str(path)) for tag in tags)
-    return index
-
-
-def read_sources(items: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
-    """Source rows of a shard's tags, reading only the files and rows it needs."""
-    by_file: dict[str, list[str]] = defaultdict(list)
-    for tag, path in items:
-        by_file[path].append(tag)
-    rows = []
-    for path, tags in by_file.items():
-        rows.extend(pq.read_table(path, filters=[("tag", "in", tags)]).to_pylist())
-    return sorted(rows, key=lambda row: row["tag"])
 
 
 def load_frame(build: Build, source: dict[str, Any], plans: list[RegionPlan]) -> Frame:

@@ -10,9 +10,10 @@ from PIL import Image, ImageDraw
 
 from . import distortions, vocab
 from .builddir import Build, write_bytes_atomic
-from .distort import load_frame, read_sources, source_index, version_path
+from .distort import load_frame
 from .images import encode_png, read_rgb
 from .plan import plan_image
+from .tables import read_sources, source_index, version_path
 
 THUMB = 160
 LABEL_HEIGHT = 14

@@ -16,9 +16,10 @@ from . import vocab
 from .builddir import Build, atomic_path, write_bytes_atomic, write_json_atomic
 from .images import encode_png, read_rgb
 from .pairs import image_pairs, make_pair
-from .scored import ScoredBuild, ScoredImage, version_path
+from .scored import ScoredBuild, ScoredImage
 from .sources.record import decode_mask
 from .stats import LabelStats
+from .tables import version_path
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

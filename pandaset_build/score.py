@@ -7,30 +7,16 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from .builddir import Build
-from .distort import read_sources, source_index, version_path
 from .executor import Executor, Failure, Shard, ShardOutcome, StageReport, make_shards, run_stage
 from .images import read_rgb
 from .scoring import Metric, bucket_shape, load_metric, region_crops, resize_to
 from .sources.record import BadInput, decode_mask
-from .tables import write_table
+from .tables import SCORES, read_sources, source_index, version_path, write_table
 
 STAGE = "score"
 
-SCORES = pa.schema(
-    [
-        ("tag", pa.string()),
-        ("split", pa.string()),
-        ("version", pa.string()),
-        ("region_id", pa.int32()),
-        ("score", pa.float64()),
-        ("metric", pa.string()),
-        ("pyiqa_version", pa.string()),
-        ("weights", pa.string()),
-    ]
-)
 
 _METRICS: dict[tuple[Any, ...], Metric] = {}
 

@@ -21,11 +21,6 @@ class MissingScores(RuntimeError):
     """The build lacks stage outputs an export needs; the message names shards and tags."""
 
 
-def version_path(build: Build, version: str, split: str, tag: str) -> Path:
-    """Where the distort stage stored a version (same rule as `distort.version_path`)."""
-    return build.path("versions", version, split, f"{tag}.png")
-
-
 def name_some(items: list[str]) -> str:
     """The first few items and the total count, for error messages."""
     shown = ", ".join(items[:MAX_NAMED])

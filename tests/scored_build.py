@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 from conftest import write_recipe
 from datasets import Dataset, load_dataset
 from PIL import Image
@@ -16,35 +15,8 @@ from PIL import Image
 from pandaset_build import vocab
 from pandaset_build.builddir import Build, open_build
 from pandaset_build.sources.record import encode_mask
-from pandaset_build.tables import SOURCES, write_table
+from pandaset_build.tables import PLANS, SCORES, SOURCES, write_table
 
-# Mirrors distort.PLANS and score.SCORES (those modules need the distortion library).
-PLANS = pa.schema(
-    [
-        ("tag", pa.string()),
-        ("version", pa.string()),
-        ("region_id", pa.int32()),
-        ("distortion", pa.string()),
-        ("subtype", pa.string()),
-        ("severity", pa.string()),
-        ("level", pa.int8()),
-        ("params", pa.string()),
-        ("seed", pa.int64()),
-        ("isp", pa.bool_()),
-    ]
-)
-SCORES = pa.schema(
-    [
-        ("tag", pa.string()),
-        ("split", pa.string()),
-        ("version", pa.string()),
-        ("region_id", pa.int32()),
-        ("score", pa.float64()),
-        ("metric", pa.string()),
-        ("pyiqa_version", pa.string()),
-        ("weights", pa.string()),
-    ]
-)
 SHARD = 16
 
 
@@ -94,7 +66,9 @@ def source_row(tag: str, split: str, path: Path, masks: list[np.ndarray]) -> dic
         "isp_degradations": [],
         "isp_flags": [],
         "regions": regions,
-        "relations": [{"subject": 0, "object": 1, "predicate": "on"}] if psg else [],
+        "relations": [{"subject": 0, "object": 1, "predicate": "on", "predicate_id": 3}]
+        if psg
+        else [],
     }
 
 

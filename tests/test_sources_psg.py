@@ -101,7 +101,11 @@ def test_good_records(tmp_path: Path) -> None:
         assert record.source == "psg"
         assert record.split == ("test" if case == "good_test" else "")
     relations = psg.load_item(by_tag[tag_of(cases["good"][1])]).relations
-    assert relations == [Relation(0, 1, "holding"), Relation(1, 0, "on"), Relation(0, 1, "near")]
+    assert relations == [
+        Relation(0, 1, "holding", 2),
+        Relation(1, 0, "on", 0),
+        Relation(0, 1, "near", 1),
+    ]
 
 
 def test_listing_failures_name_the_file(tmp_path: Path) -> None:

@@ -35,7 +35,12 @@ REFERENCES = Features(
             }
         ),
         "relations": List(
-            {"subject": Value("int32"), "object": Value("int32"), "predicate": Value("string")}
+            {
+                "subject": Value("int32"),
+                "object": Value("int32"),
+                "predicate": Value("string"),
+                "predicate_id": Value("int32"),
+            }
         ),
     }
 )

@@ -9,8 +9,9 @@ from typing import Any
 from .. import vocab
 from ..builddir import Build
 from ..pairs import DIFFICULTIES, Pair, image_pairs
-from ..scored import ScoredBuild, ScoredImage, version_path
+from ..scored import ScoredBuild, ScoredImage
 from ..stats import LabelStats
+from ..tables import version_path
 from .card import write_card
 from .features import CONFIGS
 from .shards import ShardWriter, staged_folder

@@ -15,14 +15,13 @@ from PIL import Image
 from .. import vocab
 from ..builddir import Build
 from ..images import encode_png, read_rgb
-from ..scored import ScoredBuild, ScoredImage, version_path
+from ..scored import ScoredBuild, ScoredImage
 from ..sources.record import decode_mask
-from ..tables import parquet_files
+from ..tables import parquet_files, version_path
 from .jsonstream import JsonObjectWriter
 from .shards import staged_folder
 from .summary import ExportSummary
 
-PSG_PREDICATES = Path(__file__).parent.parent / "manifests" / "psg_predicates.json"
 PREDICATE_FILE = "predicate_classes.json"
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
@@ -38,13 +37,20 @@ def uncompressed_rle(mask: np.ndarray) -> dict[str, Any]:
 
 
 def predicate_vocabulary(build: Build) -> list[str]:
-    """PSG's predicate names in PSG order, then any other names of the build, sorted."""
-    names = list(json.loads(PSG_PREDICATES.read_text())["predicate_classes"])
-    found: set[str] = set()
+    """Predicate names by id: the source's own ids (PSG's `predicate_classes` order) where the
+    source has them, then any names without an id, sorted, after the largest id."""
+    by_id: dict[int, str] = {}
+    unnumbered: set[str] = set()
     for path in parquet_files(build.path("sources")):
         for relations in pq.read_table(path, columns=["relations"]).column(0).to_pylist():
-            found.update(r["predicate"] for r in relations or [])
-    return names + sorted(found - set(names))
+            for relation in relations or []:
+                if relation["predicate_id"] >= 0:
+                    by_id[relation["predicate_id"]] = relation["predicate"]
+                else:
+                    unnumbered.add(relation["predicate"])
+    size = max(by_id, default=-1) + 1
+    names = [by_id.get(i, f"unused_{i}") for i in range(size)]
+    return names + sorted(unnumbered - set(names))
 
 
 def reference_bytes(path: str, tag: str) -> bytes:

@@ -32,13 +32,13 @@ def categories(data: dict[str, Any]) -> dict[int, Category]:
 def relation_triples(
     record: dict[str, Any], predicates: list[str], image: str, where: Path
 ) -> list[list[Any]]:
-    """[subject, object, predicate name] triples, checked against segments and predicates."""
+    """[subject, object, predicate name, predicate index] relations, checked for range."""
     n = len(record["segments_info"])
     out = []
     for subj, obj, pred in record.get("relations", []):
         if not (0 <= subj < n and 0 <= obj < n and 0 <= pred < len(predicates)):
             raise BadInput(image, f"relation {[subj, obj, pred]} is out of range in {where}")
-        out.append([int(subj), int(obj), str(predicates[pred])])
+        out.append([int(subj), int(obj), str(predicates[pred]), int(pred)])
     return out
 
 
@@ -79,5 +79,5 @@ def list_items(
 def load_item(item: Item) -> SourceRecord:
     """Decode and check one PSG image and its panoptic mask."""
     record = load_panoptic(item)
-    record.relations = [Relation(s, o, p) for s, o, p in item.payload["relations"]]
+    record.relations = [Relation(*relation) for relation in item.payload["relations"]]
     return record

@@ -36,6 +36,7 @@ class Relation:
     subject: int
     object: int
     predicate: str
+    predicate_id: int = -1
 
 
 @dataclass
