@@ -95,7 +95,12 @@ def region_from_mask(
     """A region whose box and area are computed from its mask."""
     rle = encode_mask(mask)
     ys, xs = np.nonzero(mask)
-    bbox = [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+    bbox = [
+        float(xs.min()),
+        float(ys.min()),
+        float(xs.max() - xs.min() + 1),
+        float(ys.max() - ys.min() + 1),
+    ]
     return Region(
         region_id=region_id,
         name=name,
