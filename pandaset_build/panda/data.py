@@ -179,3 +179,8 @@ def collate_pairs(samples: list[Sample | None]) -> dict[str, Any] | None:
         if key not in batch:
             batch[key] = [s[key] for s in samples]
     return batch
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Move a collated batch's tensors to `device` (lists stay as they are)."""
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
