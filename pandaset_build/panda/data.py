@@ -174,7 +174,7 @@ def collate_pairs(samples: list[Sample | None]) -> dict[str, Any] | None:
     }
     for key, value in TENSOR_PADDING.items():
         batch[key] = _pad([s[key] for s in samples], r, value)
-    batch["region_mask_flags"] = batch["anchor_seg_masks"].flatten(2).any(-1).flatten()
+    batch["region_mask_flags"] = batch["anchor_seg_masks"].flatten(2).any(-1).flatten().bool()
     for key in samples[0]:
         if key not in batch:
             batch[key] = [s[key] for s in samples]

@@ -63,9 +63,7 @@ def predict(
 ) -> Predictions:
     """Run the model in eval mode (fp32) and pool ground truth and predictions of valid regions."""
     model.eval()
-    rows: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("comparison", *Predictions.__annotations__)
-    }
+    rows: dict[str, list[np.ndarray]] = {k: [] for k in TASKS}
     pairs: list[PairPrediction] = []
     for raw in loader:
         if raw is None:

@@ -76,6 +76,7 @@ class JsonlLog:
             f.write(json.dumps(record) + "\n")
 
 
+@torch.no_grad()
 def batch_signals(out: PandaOutput, batch: dict[str, Any]) -> dict[str, float]:
     """Per-batch accuracies and score MAE over valid regions (the published training signals)."""
     valid = batch["region_mask_flags"]
