@@ -7,10 +7,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image
 
 from pandaset_build.panda.config import PandaConfig
 from pandaset_build.vocab import DISTORTIONS, VERSIONS
+
+torch.set_num_threads(1)  # tests share few cores with other processes: avoid oversubscription
 
 H, W, SIZE = 40, 64, 56  # source image size, model image size
 TAGS = ("a.png", "b.png", "empty.png")  # "empty.png" keeps no region at all
