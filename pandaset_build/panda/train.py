@@ -53,6 +53,15 @@ def init_runtime(device: str) -> Runtime:
     return Runtime(torch_dist.get_rank(), world, torch.device(f"cuda:{local}" if cuda else "cpu"))
 
 
+def all_ranks_have(batch: dict[str, Any] | None, rt: Runtime) -> bool:
+    """True when every process holds a non-empty batch (so all of them step together)."""
+    if rt.world == 1:
+        return batch is not None
+    flag = torch.tensor([int(batch is not None)], device=rt.device)
+    torch_dist.all_reduce(flag, op=torch_dist.ReduceOp.MIN)
+    return bool(flag.item())
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write a checkpoint atomically (temporary file, then rename)."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -196,7 +205,7 @@ def train(
             losses = []
             for step, batch in enumerate(loader):
                 progress.advance(task)
-                if batch is None:
+                if not all_ranks_have(batch, rt):
                     continue
                 batch = to_device(batch, rt.device)
                 with _autocast(cfg, rt.device):
