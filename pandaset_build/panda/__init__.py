@@ -1,0 +1,1 @@
+"""PANDA: the paper's pairwise distortion-graph model, its data, training and evaluation."""
