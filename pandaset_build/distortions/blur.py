@@ -50,7 +50,7 @@ def _shifted(img: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return img[rows][:, cols]
 
 
-@register("blur/motion", margin=lambda params, frame_shape: int(params["radius"]), random=True)
+@register("blur/motion", margin=lambda params, frame_shape: 2 * int(params["radius"]), random=True)
 def blur_motion(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """One-sided half-Gaussian trail at angle uniform(-90, 90), edge replication, truncation."""
     angle = rng.uniform(-90, 90)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .colour import hsv_u8_to_rgb
 from .registry import Params, register
 from .window import Context, to_u8, unit
 
@@ -24,7 +25,7 @@ def _gamma_hsv(image: np.ndarray, gamma: float) -> np.ndarray:
     """cv2 uint8 HSV / 255, V^gamma, ->u8, back to RGB (H and S come back exactly)."""
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV) / 255.0
     hsv[:, :, 2] = hsv[:, :, 2] ** gamma
-    return cv2.cvtColor(to_u8(hsv), cv2.COLOR_HSV2RGB)
+    return hsv_u8_to_rgb(to_u8(hsv))
 
 
 def _gamma_rgb(image: np.ndarray, gamma: float) -> np.ndarray:

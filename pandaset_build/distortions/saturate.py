@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .colour import hsv_u8_to_rgb
 from .registry import Params, register
 from .window import Context
 
@@ -15,7 +16,7 @@ def _hsv(image: np.ndarray, factor: float) -> np.ndarray:
     """uint8 HSV as float32, S * s, clip 0..255, truncate, back to RGB."""
     hsv = np.float32(cv2.cvtColor(image, cv2.COLOR_RGB2HSV))
     hsv[:, :, 1] = factor * hsv[:, :, 1]
-    return cv2.cvtColor(np.uint8(np.clip(hsv, 0, 255)), cv2.COLOR_HSV2RGB)
+    return hsv_u8_to_rgb(np.uint8(np.clip(hsv, 0, 255)))
 
 
 def _ycrcb(image: np.ndarray, factor: float) -> np.ndarray:
