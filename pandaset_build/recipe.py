@@ -59,21 +59,49 @@ def _check_level_map(levels: dict[str, int]) -> dict[str, int]:
     return levels
 
 
+def _fill_density_max(data: Any) -> Any:
+    """`density_max` (the severity-independent candidate pool) defaults to the largest density."""
+    if isinstance(data, dict) and data.get("density_max") is None and data.get("density"):
+        return {**data, "density_max": max(data["density"])}
+    return data
+
+
+def _check_density_max(density: list[float], density_max: float | None) -> None:
+    if density_max is None or density_max < max(density):
+        raise ValueError(f"density_max {density_max} is below the largest density {max(density)}")
+
+
 class Rain(Strict):
     density: list[float]
+    density_max: float | None = None
     length: list[float]
     alpha: list[float]
     angle_max_deg: float = 20.0
     blur_sigma_min_px: float = 0.5
     blur_sigma_per_side: float = 0.002
 
+    _fill = model_validator(mode="before")(_fill_density_max)
+
+    @model_validator(mode="after")
+    def _pool(self) -> Rain:
+        _check_density_max(self.density, self.density_max)
+        return self
+
 
 class Snow(Strict):
     density: list[float]
+    density_max: float | None = None
     opacity: list[float]
     radius_range: tuple[float, float] = (0.002, 0.008)
     flake_opacity_range: tuple[float, float] = (0.6, 1.0)
     veil: list[float] = [0.0, 0.0, 0.0]
+
+    _fill = model_validator(mode="before")(_fill_density_max)
+
+    @model_validator(mode="after")
+    def _pool(self) -> Snow:
+        _check_density_max(self.density, self.density_max)
+        return self
 
 
 class Haze(Strict):

@@ -1,0 +1,147 @@
+"""Crop rendering (frame_shape, offset, margin, grid) equals the same crop of a full render."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from distortion_photos import params, photo
+
+from pandaset_build.distortions import get, names
+
+FRAME = photo("rocket", 120, 160)
+BOX = (37, 45, 30, 40)  # y, x, h, w of the kept area
+SEED = 5
+CROPPABLE = [k for k in names() if not get(k).full_frame]
+WHOLE_FRAME = {
+    "blur/glass",
+    "blur/zoom",
+    "blur/jitter",
+    "noise/poisson",
+    "compression/jpeg2000",
+    "pixelate/pixelate",
+}
+
+
+def window(key: str, p: dict) -> tuple[slice, slice]:
+    """The box widened by the margin, origin floored to the grid (what a renderer does)."""
+    spec = get(key)
+    y, x, h, w = BOX
+    margin = spec.margin(p, FRAME.shape[:2])
+    grid = spec.grid(p, FRAME.shape[:2]) if callable(spec.grid) else spec.grid
+    top, left = max(0, y - margin) // grid * grid, max(0, x - margin) // grid * grid
+    bottom, right = min(FRAME.shape[0], y + h + margin), min(FRAME.shape[1], x + w + margin)
+    return slice(top, bottom), slice(left, right)
+
+
+def test_full_frame_sub_types_are_the_documented_ones():
+    assert {k for k in names() if get(k).full_frame} == WHOLE_FRAME
+
+
+@pytest.mark.parametrize("key", CROPPABLE)
+@pytest.mark.parametrize("level", [1, 3])
+def test_crop_equals_the_crop_of_the_full_render(key, level):
+    p = params(key, level)
+    distance = (
+        np.linspace(0, 1, FRAME.shape[1])[None, :] * np.linspace(1, 0.3, FRAME.shape[0])[:, None]
+    )
+    mask = np.zeros(FRAME.shape[:2], bool)
+    mask[BOX[0] : BOX[0] + BOX[2], BOX[1] : BOX[1] + BOX[3]] = True
+    fn = get(key).fn
+    full = fn(FRAME, p, np.random.default_rng(SEED), stat_mask=mask, depth=distance)
+    rows, cols = window(key, p)
+    part = fn(
+        FRAME[rows, cols],
+        p,
+        np.random.default_rng(SEED),
+        stat_mask=mask[rows, cols],
+        depth=distance[rows, cols],
+        frame_shape=FRAME.shape[:2],
+        offset=(rows.start, cols.start),
+    )
+    y, x, h, w = BOX
+    inner = part[y - rows.start : y - rows.start + h, x - cols.start : x - cols.start + w]
+    np.testing.assert_array_equal(inner, full[y : y + h, x : x + w])
+
+
+def test_haze_cap_prior_crop_with_margin():
+    p = params("haze/haze", 2)
+    full = get("haze/haze").fn(FRAME, p, np.random.default_rng(SEED))
+    rows, cols = window("haze/haze", p)
+    part = get("haze/haze").fn(
+        FRAME[rows, cols],
+        p,
+        np.random.default_rng(SEED),
+        frame_shape=FRAME.shape[:2],
+        offset=(rows.start, cols.start),
+    )
+    y, x, h, w = BOX
+    inner = part[y - rows.start : y - rows.start + h, x - cols.start : x - cols.start + w]
+    diff = np.abs(inner.astype(int) - full[y : y + h, x : x + w])
+    assert diff.max() <= 1
+
+
+def test_jpeg_aligns_to_its_blocks():
+    assert get("compression/jpeg").grid == 16
+    assert get("compression/jpeg").margin(params("compression/jpeg", 1), FRAME.shape[:2]) == 16
+
+
+@pytest.mark.parametrize("key", sorted(WHOLE_FRAME))
+def test_whole_frame_sub_types_refuse_crops(key):
+    with pytest.raises(ValueError, match="whole frames"):
+        get(key).fn(
+            FRAME[:64, :64], params(key, 1), np.random.default_rng(0), frame_shape=FRAME.shape[:2]
+        )
+
+
+@pytest.mark.parametrize("key", ["contrast_inc/scale", "contrast_dec/stretch"])
+def test_statistics_on_a_crop_need_a_mask(key):
+    spec = get(key)
+    assert spec.statistic
+    with pytest.raises(ValueError, match="stat_mask"):
+        spec.fn(
+            FRAME[:64, :64], params(key, 1), np.random.default_rng(0), frame_shape=FRAME.shape[:2]
+        )
+    with pytest.raises(ValueError, match="stat_mask"):
+        spec.fn(
+            FRAME,
+            params(key, 1),
+            np.random.default_rng(0),
+            stat_mask=np.zeros(FRAME.shape[:2], bool),
+        )
+
+
+def test_statistic_flag_marks_exactly_the_contrast_sub_types():
+    assert {k for k in names() if get(k).statistic} == {
+        "contrast_inc/scale",
+        "contrast_inc/stretch",
+        "contrast_dec/scale",
+        "contrast_dec/stretch",
+    }
+
+
+def test_margins():
+    shape = FRAME.shape[:2]
+    assert get("blur/gaussian").margin(params("blur/gaussian", 5), shape) == 20
+    assert get("blur/motion").margin(params("blur/motion", 5), shape) == 40  # taps i = 0..2r
+    assert get("blur/lens").margin(params("blur/lens", 1), shape) == 8
+    assert get("blur/lens").margin({"radius": 12}, shape) == 12
+    assert get("oversharpen/oversharpen").margin(params("oversharpen/oversharpen", 1), shape) == 2
+    assert (
+        get("noise/spatially_correlated").margin(params("noise/spatially_correlated", 1), shape)
+        == 1
+    )
+    haze = params("haze/haze", 1)
+    assert get("haze/haze").margin(haze, shape) == 11 + 7
+    assert get("haze/haze").margin({**haze, "depth_source": "ramp"}, shape) == 11
+    assert get("rain/rain").margin(params("rain/rain", 3), shape) == 0
+
+
+def test_crop_must_fit_the_frame():
+    with pytest.raises(ValueError, match="does not fit"):
+        get("blur/gaussian").fn(
+            FRAME[:64, :64],
+            {"sigma": 1},
+            np.random.default_rng(0),
+            frame_shape=(100, 100),
+            offset=(40, 0),
+        )
