@@ -159,15 +159,16 @@ def extract_json(text: str | None) -> Any:
 
 
 def distortion_id(value: Any) -> int | None:
-    """Distortion id of a label as a model may write it, or None."""
+    """Distortion id of a label as a model may write it (`Motion Blur` -> blur), or None."""
     if not isinstance(value, str):
         return None
     t = token(value)
     t = DISTORTION_ALIASES.get(t, t)
     if t in vocab.DISTORTION_ID:
         return vocab.DISTORTION_ID[t]
-    prefixes = [name for name in vocab.DISTORTIONS if t.startswith(name)]
-    return vocab.DISTORTION_ID[max(prefixes, key=len)] if prefixes else None
+    matches = [name for name in vocab.DISTORTIONS if t.startswith(name)]
+    matches = matches or [name for name in vocab.DISTORTIONS if t.endswith("_" + name)]
+    return vocab.DISTORTION_ID[max(matches, key=len)] if matches else None
 
 
 def severity_id(value: Any) -> int | None:
