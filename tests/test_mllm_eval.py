@@ -366,3 +366,18 @@ def test_hints_and_template_override(bench: Path, tmp_path: Path) -> None:
         assert json.dumps(graph) in text and "trust the pixels" in text
         with pytest.raises(FileNotFoundError, match="no graph"):
             eval_mllm(bench, "m", server.url, tmp_path / "out2", hint_dir=hints, limit=3, **FAST)
+
+
+def test_printed_row(bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pairs = load_bench(bench, limit=2)
+    answer = json.dumps({"regions": [entry(p, i) for p in pairs[:1] for i in range(3)]})
+    with ChatServer(lambda body: Answer(answer)) as server:
+        options = {**FAST, "quiet": False}
+        eval_mllm(bench, "tiny-vlm", server.url, tmp_path / "out", runs=2, limit=2, **options)
+    printed = capsys.readouterr().out
+    assert "Model | Cmp A P R F1 | Dist(Avg) A P R F1 | Sev(Avg) A P R F1 | SRCC PLCC" in printed
+    row = next(line for line in printed.splitlines() if line.startswith("tiny-vlm |"))
+    assert row.count("±") == 14 and row.count("|") == 4
+    assert "tokens and" in printed and "Distortion (Avg)" in printed
+    lines = (tmp_path / "out" / "run1" / "predictions.jsonl").read_text().splitlines()
+    assert json.loads(lines[0])["answers"] == {"pair": answer}

@@ -35,6 +35,14 @@ class BenchRegion:
     target: Side
     comparison: int
 
+    def fields(self) -> dict[str, Any]:
+        """Flat `comparison`, `anchor_distortion`, ... labels, as parsed answers are laid out."""
+        flat: dict[str, Any] = {"comparison": self.comparison}
+        for side in SIDES:
+            labels = getattr(self, side)
+            flat |= {f"{side}_{k}": getattr(labels, k) for k in ("distortion", "severity", "score")}
+        return flat
+
 
 @dataclass(frozen=True)
 class BenchPair:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from pandaset_build import metrics
 from .bench import SIDES, BenchPair
 from .parse import FIELDS, RegionAnswer
 
+WIDTH = 120  # console width when not writing to a terminal, so mean±std cells fit
 MISS = -1  # predicted label of a region whose answer field could not be read
 CLASS_KEYS = ("acc", "precision", "recall", "f1")
 TABLE_COLUMNS = [
@@ -39,6 +41,7 @@ class PairResult:
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
     retries: list[str] = field(default_factory=list)
+    raw: dict[str, str | None] = field(default_factory=dict)  # answer text by request name
 
 
 def labels_report(y_true: list[int], y_pred: list[int]) -> dict[str, float]:
@@ -60,8 +63,13 @@ def _average(reports: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
 
 
-def _pred(value: int | None) -> int:
-    return MISS if value is None else value
+def _column(rows: list[dict[str, Any]], key: str) -> list[Any]:
+    return [row[key] for row in rows]
+
+
+def _labels(rows: list[dict[str, Any]], key: str) -> list[int]:
+    """Predicted labels of one field with misses as `MISS`."""
+    return [MISS if row[key] is None else row[key] for row in rows]
 
 
 def run_metrics(pairs: list[BenchPair], results: list[PairResult], asks_pair: bool) -> dict:
@@ -69,42 +77,33 @@ def run_metrics(pairs: list[BenchPair], results: list[PairResult], asks_pair: bo
 
     Misses are wrong predictions in the label metrics; correlations use the regions whose score
     was read (`score.<side>.n`). Type (a) requests ask neither comparison nor score: None."""
-    regions = [
-        (r, a)
-        for p, res in zip(pairs, results, strict=True)
-        for r, a in zip(p.regions, res.answers, strict=True)
-    ]
-    out: dict[str, Any] = {"regions": len(regions)}
-    out["comparison"] = (
-        labels_report([r.comparison for r, _ in regions], [_pred(a.comparison) for _, a in regions])
-        if asks_pair
-        else None
-    )
+    truth = [r.fields() for p in pairs for r in p.regions]
+    pred = [a.fields() for res in results for a in res.answers]
+    out: dict[str, Any] = {"regions": len(truth), "comparison": None, "score": None}
+    if asks_pair:
+        out["comparison"] = labels_report(_column(truth, "comparison"), _labels(pred, "comparison"))
     for task in ("distortion", "severity"):
         per_side = {
-            side: labels_report(
-                [getattr(getattr(r, side), task) for r, _ in regions],
-                [_pred(getattr(a, task)[side]) for _, a in regions],
-            )
+            side: labels_report(_column(truth, f"{side}_{task}"), _labels(pred, f"{side}_{task}"))
             for side in SIDES
         }
         out[task] = {**per_side, "avg": _average(list(per_side.values()))}
-    out["score"] = _score_metrics(regions) if asks_pair else None
-    out["failures"] = _failures(regions, results, asks_pair)
+    if asks_pair:
+        out["score"] = _score_metrics(truth, pred)
+    out["failures"] = _failures(pred, results, asks_pair)
     return out
 
 
-def _score_metrics(regions: list[tuple[Any, RegionAnswer]]) -> dict[str, Any]:
-    per_side = {}
+def _score_metrics(truth: list[dict[str, Any]], pred: list[dict[str, Any]]) -> dict[str, Any]:
+    """SRCC and PLCC per side over the regions with a read score, and their Avg."""
+    per_side: dict[str, Any] = {}
     for side in SIDES:
-        kept = [
-            (getattr(r, side).score, a.score[side]) for r, a in regions if a.score[side] is not None
-        ]
-        true = [t for t, _ in kept]
-        pred = [p for _, p in kept]
+        key = f"{side}_score"
+        kept = [(t[key], p[key]) for t, p in zip(truth, pred, strict=True) if p[key] is not None]
+        true, guess = [t for t, _ in kept], [p for _, p in kept]
         per_side[side] = {
-            "srcc": metrics.srcc(pred, true),
-            "plcc": metrics.plcc(pred, true),
+            "srcc": metrics.srcc(guess, true),
+            "plcc": metrics.plcc(guess, true),
             "n": len(kept),
         }
     avg = {k: float(np.mean([per_side[s][k] for s in SIDES])) for k in ("srcc", "plcc")}
@@ -112,17 +111,16 @@ def _score_metrics(regions: list[tuple[Any, RegionAnswer]]) -> dict[str, Any]:
 
 
 def _failures(
-    regions: list[tuple[Any, RegionAnswer]], results: list[PairResult], asks_pair: bool
+    flat: list[dict[str, Any]], results: list[PairResult], asks_pair: bool
 ) -> dict[str, Any]:
     """Misses per field, the parse-failure rate (regions with any miss), cost per pair."""
     asked = FIELDS if asks_pair else [f for f in FIELDS if f.endswith(("distortion", "severity"))]
-    flat = [a.fields() for _, a in regions]
     field_misses = {f: sum(row[f] is None for row in flat) for f in asked}
     missed = sum(any(row[f] is None for f in asked) for row in flat)
     count = max(len(results), 1)
     return {
         "missed_regions": missed,
-        "parse_failure_rate": missed / len(regions) if regions else 0.0,
+        "parse_failure_rate": missed / len(flat) if flat else 0.0,
         "field_misses": field_misses,
         "requests": sum(r.requests for r in results),
         "failed_requests": sum(r.failed_requests for r in results),
@@ -161,35 +159,59 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return out
 
 
-def _cell(summary: dict[str, dict[str, float]], key: str, runs: int) -> str:
+def _cell(summary: dict[str, dict[str, float]], key: str, runs: int, digits: int = 2) -> str:
+    """`mean±std` (mean alone for one run), `-` for what was not asked, `nan` when undefined."""
     if key not in summary:
         return "-"
     mean, std = summary[key]["mean"], summary[key]["std"]
     if math.isnan(mean):
         return "nan"
-    return f"{mean:.2f}±{std:.2f}" if runs > 1 else f"{mean:.2f}"
+    return f"{mean:.{digits}f}±{std:.{digits}f}" if runs > 1 else f"{mean:.{digits}f}"
 
 
-def table_row(summary: dict[str, dict[str, float]], model: str, runs: int) -> Table:
-    """The paper's table row: Comparison, Distortion (Avg), Severity (Avg), Score (Avg), costs."""
-    table = Table(title=f"PandaBench, {runs} run(s), mean±std" if runs > 1 else "PandaBench")
-    names = ["Model"]
-    cells = [model]
-    for task, side, key in TABLE_COLUMNS:
-        short = {"comparison": "Cmp", "distortion": "Dist", "severity": "Sev", "score": ""}[task]
-        names.append(f"{short} {key.upper() if task == 'score' else key[:4]}".strip())
-        cells.append(_cell(summary, ".".join(k for k in (task, side, key) if k), runs))
-    names += ["Fail", "Tok/pair", "s/pair"]
-    cells += [
-        _cell(summary, "failures.parse_failure_rate", runs),
-        f"{summary['failures.tokens_per_pair.total_tokens']['mean']:.0f}",
-        f"{summary['failures.seconds_per_pair']['mean']:.1f}",
-    ]
-    for name in names:
-        table.add_column(name, justify="right")
-    table.add_row(*cells)
-    return table
+def table(summary: dict[str, dict[str, float]], model: str, runs: int) -> Table:
+    """Metrics by task (rows) as in the paper's tables, and the failure and cost figures."""
+    title = f"{model} on PandaBench" + (f", mean±std over {runs} runs" if runs > 1 else "")
+    out = Table(title=title)
+    for name in ("", "Acc", "P", "R", "F1", "SRCC", "PLCC"):
+        out.add_column(name, justify="right")
+    for label, prefix in (
+        ("Comparison", "comparison"),
+        ("Distortion (Avg)", "distortion.avg"),
+        ("Severity (Avg)", "severity.avg"),
+    ):
+        out.add_row(label, *(_cell(summary, f"{prefix}.{k}", runs) for k in CLASS_KEYS), "", "")
+    out.add_row(
+        "Score (Avg)",
+        "",
+        "",
+        "",
+        "",
+        *(_cell(summary, f"score.avg.{k}", runs) for k in ("srcc", "plcc")),
+    )
+    return out
+
+
+def paper_row(summary: dict[str, dict[str, float]], model: str, runs: int) -> str:
+    """eval-panda's one-line table header and row (2 decimals; mean±std over several runs)."""
+    header = "Model | Cmp A P R F1 | Dist(Avg) A P R F1 | Sev(Avg) A P R F1 | SRCC PLCC"
+    cells = [_cell(summary, ".".join(k for k in (t, s, m) if k), runs) for t, s, m in TABLE_COLUMNS]
+    groups = [cells[0:4], cells[4:8], cells[8:12], cells[12:]]
+    return f"{header}\n{model} | " + " | ".join(" ".join(g) for g in groups)
+
+
+def costs(summary: dict[str, dict[str, float]], runs: int) -> str:
+    """Parse-failure rate, tokens and seconds per pair."""
+    return (
+        f"parse failures {_cell(summary, 'failures.parse_failure_rate', runs)} of regions, "
+        f"{_cell(summary, 'failures.tokens_per_pair.total_tokens', runs, 0)} tokens and "
+        f"{_cell(summary, 'failures.seconds_per_pair', runs, 1)} s per pair"
+    )
 
 
 def print_row(summary: dict[str, dict[str, float]], model: str, runs: int) -> None:
-    Console().print(table_row(summary, model, runs))
+    """The metrics table, the paper's row and the costs on the console."""
+    console = Console(width=None if sys.stdout.isatty() else WIDTH)
+    console.print(table(summary, model, runs))
+    console.print(paper_row(summary, model, runs), soft_wrap=True, highlight=False)
+    console.print(costs(summary, runs), soft_wrap=True, highlight=False)

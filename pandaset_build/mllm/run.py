@@ -54,6 +54,7 @@ def apply_reply(result: PairResult, prompt: Prompt, reply: Reply, regions: int) 
     result.seconds += reply.seconds
     result.tokens.update(reply.usage)
     result.retries += reply.retries
+    result.raw[prompt.name] = reply.content
     if reply.error is not None:
         result.failed_requests += 1
         result.errors.append(reply.error)
@@ -74,14 +75,7 @@ def pair_record(n: int, pair: BenchPair, result: PairResult) -> dict[str, Any]:
         {
             "index": r.index,
             "name": r.name,
-            "truth": {
-                "comparison": r.comparison,
-                **{
-                    f"{s}_{k}": getattr(getattr(r, s), k)
-                    for s in ("anchor", "target")
-                    for k in ("distortion", "severity", "score")
-                },
-            },
+            "truth": r.fields(),
             "pred": a.fields(),
         }
         for r, a in zip(pair.regions, result.answers, strict=True)
@@ -96,6 +90,7 @@ def pair_record(n: int, pair: BenchPair, result: PairResult) -> dict[str, Any]:
         "failed_requests": result.failed_requests,
         "unparseable_answers": result.unparseable,
         "errors": result.errors,
+        "answers": result.raw,
         "tokens": dict(result.tokens),
         "seconds": result.seconds,
     }
