@@ -56,6 +56,8 @@ class Templates:
     @classmethod
     def load(cls, folder: Path | None = None) -> Templates:
         """Bundled templates, each replaced by `<folder>/<name>.txt` where that file exists."""
+        if folder is not None and not Path(folder).is_dir():
+            raise TemplateError(f"{folder}: no such template folder")
         bundled = resources.files("pandaset_build.mllm") / "templates"
         texts = {}
         for name in TEMPLATE_NAMES:
@@ -147,7 +149,9 @@ def prompts_for(
     pair: BenchPair,
     graph: dict[str, Any] | None = None,
 ) -> list[Prompt]:
-    """Every request one pair needs with the chosen prompt type."""
+    """Every request a pair needs with the chosen prompt type (none when it has no regions)."""
+    if not pair.regions:
+        return []
     if prompt_type == "pair":
         return [pair_prompt(templates, n, pair, graph)]
     return region_prompts(templates, n, pair, graph)
