@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 from collections.abc import Sequence
 from typing import Any
@@ -15,10 +14,6 @@ DIM = 0.35  # brightness kept outside the region in the type (a) context image
 RED = (255, 0, 0)
 
 MIME = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def mime_type(data: bytes) -> str:
