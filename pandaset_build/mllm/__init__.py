@@ -1,0 +1,1 @@
+"""PandaBench for multimodal LLMs: prompts, an OpenAI-compatible client, parsing and scoring."""

@@ -1,0 +1,222 @@
+"""`eval_mllm`: ask a chat model about every bench pair, over N runs, and score the answers."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pandaset_build.builddir import write_bytes_atomic, write_json_atomic
+
+from .bench import BenchPair, load_bench
+from .client import ChatClient, ClientConfig, Messages, Reply, ResponseCache
+from .evaluate import PairResult, aggregate, print_row, run_metrics
+from .parse import RegionAnswer, extract_json, parse_pair_answer, parse_region_answer
+from .prompts import Prompt, PromptType, Templates, find_hint, prompts_for
+
+RESULTS = "results.json"
+Job = tuple[Prompt, str, Callable[[], Messages]]
+
+
+def load_hints(hint_dir: Path, pairs: list[BenchPair]) -> list[dict[str, Any]]:
+    """The graph of every pair; refuses to start when some pair has none."""
+    found = [find_hint(hint_dir, pair) for pair in pairs]
+    missing = [pair.key for pair, path in zip(pairs, found, strict=True) if path is None]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise FileNotFoundError(
+            f"{hint_dir}: no graph `<n>_<tag>_<anchor>_<target>_<exp>.json` for {shown}"
+        )
+    return [json.loads(path.read_text()) for path in found if path is not None]
+
+
+def pair_folder(out: Path, n: int, pair: BenchPair) -> Path:
+    return out / "rendered" / f"{n + 1:04d}_{pair.key}"
+
+
+def save_rendered(folder: Path, prompt: Prompt) -> None:
+    """The prompt text, and for type (a) the crop and context images, for inspection."""
+    write_bytes_atomic(folder / f"{prompt.name}.txt", prompt.text.encode())
+    if prompt.region is not None:
+        crop, context = prompt.images
+        write_bytes_atomic(folder / f"{prompt.name}_crop.png", crop)
+        write_bytes_atomic(folder / f"{prompt.name}_context.png", context)
+
+
+def apply_reply(result: PairResult, prompt: Prompt, reply: Reply, regions: int) -> None:
+    """Record a reply's cost and fold its parsed answer into the pair's region answers."""
+    result.requests += 1
+    result.seconds += reply.seconds
+    result.tokens.update(reply.usage)
+    result.retries += reply.retries
+    result.raw[prompt.name] = reply.content
+    if reply.error is not None:
+        result.failed_requests += 1
+        result.errors.append(reply.error)
+        return
+    if extract_json(reply.content) is None:
+        result.unparseable += 1
+    if prompt.region is None:
+        result.answers = parse_pair_answer(reply.content, regions)
+    else:
+        distortion, severity = parse_region_answer(reply.content)
+        result.answers[prompt.region].distortion[prompt.side] = distortion
+        result.answers[prompt.region].severity[prompt.side] = severity
+
+
+def pair_record(n: int, pair: BenchPair, result: PairResult) -> dict[str, Any]:
+    """One line of `predictions.jsonl`: truth and parsed prediction per region, and costs."""
+    regions = [
+        {
+            "index": r.index,
+            "name": r.name,
+            "truth": r.fields(),
+            "pred": a.fields(),
+        }
+        for r, a in zip(pair.regions, result.answers, strict=True)
+    ]
+    return {
+        "n": n + 1,
+        "tag": pair.tag,
+        "anchor_version": pair.anchor_version,
+        "target_version": pair.target_version,
+        "regions": regions,
+        "requests": result.requests,
+        "failed_requests": result.failed_requests,
+        "unparseable_answers": result.unparseable,
+        "errors": result.errors,
+        "answers": result.raw,
+        "tokens": dict(result.tokens),
+        "seconds": result.seconds,
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN as null, recursively."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def request_jobs(
+    client: ChatClient,
+    texts: Templates,
+    prompt_type: PromptType,
+    pairs: list[BenchPair],
+    graphs: list[dict[str, Any] | None],
+    run: int,
+    out: Path,
+) -> Iterator[Job]:
+    """Prompts rendered lazily, pair by pair, with their cache keys (run `r` is namespace `runr`);
+    the first run saves what it renders under `out/rendered`."""
+    for n, pair in enumerate(pairs):
+        for prompt in prompts_for(texts, prompt_type, n, pair, graphs[n]):
+            if run == 0:
+                save_rendered(pair_folder(out, n, pair), prompt)
+            yield prompt, client.key(prompt.text, prompt.images, f"run{run}"), prompt.messages
+
+
+def one_run(
+    client: ChatClient,
+    pairs: list[BenchPair],
+    jobs: Iterator[Job],
+) -> list[PairResult]:
+    """Send (or read from the cache) every request of one run and parse the replies."""
+    results = [PairResult([RegionAnswer() for _ in p.regions]) for p in pairs]
+    for prompt, reply in client.complete_all(jobs):
+        apply_reply(results[prompt.pair], prompt, reply, len(pairs[prompt.pair].regions))
+    return results
+
+
+def eval_mllm(
+    bench: Path,
+    model: str,
+    api_base: str,
+    out: Path,
+    prompt_type: PromptType = "pair",
+    hint_dir: Path | None = None,
+    runs: int = 1,
+    concurrency: int = 4,
+    timeout: float = 120.0,
+    max_retries: int = 4,
+    templates: Path | None = None,
+    limit: int | None = None,
+    *,
+    api_key_env: str = "OPENAI_API_KEY",
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    seed: int | None = 0,
+    backoff: float = 1.0,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Evaluate a chat model on a bench split; writes `out/results.json` and returns it."""
+    if prompt_type not in ("pair", "region"):
+        raise ValueError(f"prompt_type must be 'pair' or 'region', not {prompt_type!r}")
+    out = Path(out)
+    pairs = load_bench(Path(bench), limit)
+    graphs: list[dict[str, Any] | None] = (
+        list(load_hints(Path(hint_dir), pairs)) if hint_dir is not None else [None] * len(pairs)
+    )
+    texts = Templates.load(templates)
+    cache = ResponseCache(out / "cache")
+    run_results, sent = [], []
+    for run in range(runs):
+        params: dict[str, Any] = {}
+        if temperature is not None:
+            params["temperature"] = temperature
+        if max_tokens is not None:
+            params["max_tokens"] = max_tokens
+        if seed is not None:
+            params["seed"] = seed + run
+        config = ClientConfig(
+            api_base=api_base,
+            model=model,
+            api_key=os.environ.get(api_key_env) or None,
+            timeout=timeout,
+            max_retries=max_retries,
+            concurrency=concurrency,
+            backoff=backoff,
+            jitter_seed=run,
+            params=params,
+        )
+        with ChatClient(config, cache) as client:
+            jobs = request_jobs(client, texts, prompt_type, pairs, graphs, run, out)
+            results = one_run(client, pairs, jobs)
+            sent.append(client.sent)
+        lines = [
+            json.dumps(pair_record(n, p, r))
+            for n, (p, r) in enumerate(zip(pairs, results, strict=True))
+        ]
+        write_bytes_atomic(
+            out / f"run{run}" / "predictions.jsonl", ("\n".join(lines) + "\n").encode()
+        )
+        run_results.append(run_metrics(pairs, results, prompt_type == "pair"))
+    summary = aggregate(run_results)
+    report = _jsonable(
+        {
+            "model": model,
+            "api_base": api_base,
+            "bench": str(bench),
+            "prompt_type": prompt_type,
+            "hint_dir": str(hint_dir) if hint_dir is not None else None,
+            "templates": str(templates) if templates is not None else None,
+            "pairs": len(pairs),
+            "params": {"temperature": temperature, "max_tokens": max_tokens, "seed": seed},
+            "sent_requests": sent,
+            "runs": run_results,
+            "summary": summary,
+        }
+    )
+    write_json_atomic(out / RESULTS, report)
+    if not quiet:
+        print_row(summary, model, runs)
+    return report
