@@ -5,13 +5,14 @@ Stage modules are imported inside their commands, so `--help` does not pay for t
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from .builddir import Build, BuildError, open_build
+from .builddir import Build, BuildError, open_build, write_json_atomic
 from .executor import Executor, LocalExecutor, StageReport
 from .recipe import RecipeError
 from .sources import READERS
@@ -212,6 +213,235 @@ def preview_command(
         console.print(f"wrote {path}")
 
 
+LayoutOpt = Annotated[str, typer.Option("--layout", help="hf (parquet shards) or pandabench.")]
+
+
+@app.command("export")
+def export_command(
+    layout: LayoutOpt = "hf",
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+) -> None:
+    """Write the Hugging Face parquet export, or the published PandaBench folder layout."""
+    from .export import export
+    from .scored import MissingScores
+
+    opened = _open(build, recipe, False)
+    if layout not in ("hf", "pandabench"):
+        console.print(f"[red]error:[/red] --layout {layout}: expected hf or pandabench")
+        raise typer.Exit(2)
+    try:
+        summary = export(opened, layout)  # type: ignore[arg-type]
+    except MissingScores as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"export {layout}: {summary.files} files in {summary.folder}, "
+        f"{summary.rows_per_second:.0f} rows/s, rows {summary.rows}"
+    )
+
+
+@app.command("split-bench")
+def split_bench_command(
+    manifest: Annotated[
+        str | None,
+        typer.Option("--manifest", help="published, or a pair-list file; default: sample."),
+    ] = None,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+) -> None:
+    """Write bench/easy, bench/medium and bench/hard from the test split."""
+    from .bench import ManifestError, split_bench
+    from .scored import MissingScores
+
+    opened = _open(build, recipe, False)
+    try:
+        summary = split_bench(opened, manifest)
+    except (ManifestError, MissingScores, FileNotFoundError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    console.print(f"bench ({summary.selection}): {summary.pairs} pairs in {summary.folder}")
+
+
+@app.command("report")
+def report_command(build: BuildOpt = Path("build"), recipe: RecipeOpt = None) -> None:
+    """Label statistics (table, JSON, plot) and sample sheets of a scored build."""
+    from .report import report
+    from .scored import MissingScores
+
+    opened = _open(build, recipe, False)
+    try:
+        paths = report(opened, console)
+    except MissingScores as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    for path in paths:
+        console.print(f"wrote {path}")
+
+
+PandaRecipeOpt = Annotated[str, typer.Option("--recipe", help="PANDA recipe file or name.")]
+TorchDeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")]
+BackboneWeightsOpt = Annotated[
+    Path | None, typer.Option("--backbone-weights", help="Local DINOv2 ViT-S/14 weights file.")
+]
+RandomBackboneOpt = Annotated[
+    bool,
+    typer.Option(
+        "--random-backbone", help="Random backbone weights: for offline demos and tests only."
+    ),
+]
+
+
+def _panda_config(recipe: str):
+    from .panda.config import PandaConfig
+    from .recipe import resolve_recipe_path
+
+    try:
+        return PandaConfig.from_yaml(resolve_recipe_path(recipe))
+    except (RecipeError, ValueError) as err:
+        console.print(f"[red]error:[/red] {recipe}: {err}")
+        raise typer.Exit(2) from None
+
+
+def _pairs(path: Path, split: str, mode: str, max_pairs: int | None, seed: int):
+    from .panda.parquet_sources import SubsetSource, open_pairs
+
+    source = open_pairs(path, split, mode)
+    if max_pairs is not None and len(source) > max_pairs:
+        source = SubsetSource(source, max_pairs, seed)
+    return source
+
+
+@app.command("train-panda")
+def train_panda_command(
+    recipe: PandaRecipeOpt = "panda",
+    data: Annotated[
+        Path | None, typer.Option("--data", help="hf export or pandabench root (build's hf).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Checkpoints (build/panda).")] = None,
+    device: TorchDeviceOpt = "cpu",
+    backbone_weights: BackboneWeightsOpt = None,
+    random_backbone: RandomBackboneOpt = False,
+    no_resume: Annotated[bool, typer.Option("--no-resume", help="Start from scratch.")] = False,
+    build: BuildOpt = Path("build"),
+) -> None:
+    """Train PANDA (or a probe baseline) on an export; resumes from the last checkpoint."""
+    from .panda.backbone import BackboneError
+    from .panda.train import train
+
+    cfg = _panda_config(recipe)
+    data = data or build / "export" / "hf"
+    try:
+        train_source = _pairs(data, cfg.data.train_split, "all", cfg.data.max_pairs, cfg.train.seed)
+        try:
+            val_source = _pairs(data, cfg.data.val_split, "all", cfg.data.max_pairs, cfg.train.seed)
+        except FileNotFoundError:
+            val_source = None
+        checkpoint = train(
+            cfg,
+            data,
+            out or build / "panda",
+            device,
+            resume=not no_resume,
+            backbone_weights=backbone_weights,
+            pretrained=backbone_weights is None and not random_backbone,
+            random_init=random_backbone,
+            train_source=train_source,
+            val_source=val_source,
+        )
+    except (FileNotFoundError, BackboneError, ValueError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    console.print(f"wrote {checkpoint}")
+
+
+@app.command("eval-panda")
+def eval_panda_command(
+    checkpoint: Annotated[
+        Path | None, typer.Option("--checkpoint", help="A train-panda .pth.")
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="random: the seeded random baseline.")
+    ] = None,
+    bench: Annotated[
+        Path | None, typer.Option("--bench", help="bench folder, hf export or pandabench root.")
+    ] = None,
+    split: Annotated[str, typer.Option("--split", help="Split of an export.")] = "test",
+    mode: Annotated[str, typer.Option("--mode", help="pandabench root: hard or all.")] = "hard",
+    out: Annotated[Path | None, typer.Option("--out", help="Metrics and graphs folder.")] = None,
+    device: TorchDeviceOpt = "cpu",
+    batch_size: BatchOpt = None,
+    build: BuildOpt = Path("build"),
+) -> None:
+    """The paper's metrics on a bench, a Distortion Graph JSON per pair and one graph PNG."""
+    from .panda.baselines import RandomBaseline
+    from .panda.evaluate import evaluate, format_table
+    from .panda.graph import render_graph_png
+
+    if (checkpoint is None) == (baseline is None):
+        console.print("[red]error:[/red] give exactly one of --checkpoint and --baseline random")
+        raise typer.Exit(2)
+    if baseline not in (None, "random"):
+        console.print(f"[red]error:[/red] --baseline {baseline}: only random (train the probes)")
+        raise typer.Exit(2)
+    bench = bench or build / "bench" / "hard"
+    name = checkpoint.parent.name if checkpoint else "random"
+    out = out or build / "eval" / f"{name}-{bench.name}"
+    try:
+        source = _pairs(bench, split, mode, None, 0)
+        model = checkpoint if checkpoint else RandomBaseline()
+        result = evaluate(
+            model, source, device=device, batch_size=batch_size or 1, graphs_dir=out / "graphs"
+        )
+    except (FileNotFoundError, ValueError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    write_json_atomic(out / "metrics.json", result)
+    graphs = sorted((out / "graphs").glob("*.json"))
+    if graphs:
+        render_graph_png(json.loads(graphs[0].read_text()), out / f"{graphs[0].stem}.png")
+    print(format_table(result, name))
+    console.print(f"wrote {out / 'metrics.json'} and {len(graphs)} graphs")
+
+
+@app.command("eval-mllm")
+def eval_mllm_command(
+    model: Annotated[str, typer.Option("--model", help="Model name at the endpoint.")],
+    api_base: Annotated[
+        str, typer.Option("--api-base", help="OpenAI-compatible base URL, e.g. .../v1.")
+    ],
+    bench: Annotated[Path | None, typer.Option("--bench", help="A bench folder.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Results, cache, prompts.")] = None,
+    prompt_type: Annotated[
+        str, typer.Option("--prompt-type", help="pair (type b) or region (type a).")
+    ] = "pair",
+    hints: Annotated[
+        Path | None, typer.Option("--hints", help="Distortion Graph JSONs (eval-panda).")
+    ] = None,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Repeated runs (mean, std).")] = 1,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 4,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 120.0,
+    max_retries: Annotated[int, typer.Option("--max-retries", min=0)] = 4,
+    templates: Annotated[Path | None, typer.Option("--templates", help="Prompt folder.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N pairs.")] = None,
+    api_key_env: Annotated[str, typer.Option("--api-key-env")] = "OPENAI_API_KEY",
+    build: BuildOpt = Path("build"),
+) -> None:
+    """Ask a multimodal LLM about bench pairs; score its answers as eval-panda does."""
+    from .mllm.run import eval_mllm
+
+    bench = bench or build / "bench" / "hard"
+    out = out or build / "eval-mllm" / f"{model.replace('/', '_')}-{bench.name}"
+    try:
+        eval_mllm(
+            bench, model, api_base, out, prompt_type, hints, runs, concurrency, timeout,
+            max_retries, templates, limit, api_key_env=api_key_env,
+        )  # fmt: skip
+    except (FileNotFoundError, ValueError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+
+
 @app.command("run")
 def run_command(
     source: SourceOpt = "demo",
@@ -220,6 +450,11 @@ def run_command(
     workers: WorkersOpt = 1,
     executor: ExecutorOpt = "local",
     ray_address: RayAddressOpt = "local",
+    panda: Annotated[
+        str | None,
+        typer.Option("--panda", help="Then train PANDA with this recipe and evaluate on Hard."),
+    ] = None,
+    random_backbone: RandomBackboneOpt = False,
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
@@ -229,3 +464,12 @@ def run_command(
     ingest_command(source=source, root=root, recipe=recipe, restart=restart, **common)
     distort_command(**common)
     score_command(device=device, **common)
+    export_command(layout="hf", build=build)
+    export_command(layout="pandabench", build=build)
+    split_bench_command(manifest=None, build=build)
+    report_command(build=build)
+    if panda is not None:
+        train_panda_command(
+            recipe=panda, device=device, random_backbone=random_backbone, build=build
+        )
+        eval_panda_command(checkpoint=build / "panda" / "last.pth", device=device, build=build)

@@ -79,6 +79,7 @@ class DataConfig(_Strict):
     significant_threshold: float = 0.3
     train_split: str = "train"
     val_split: str = "val"
+    max_pairs: int | None = Field(None, ge=1)  # a seeded subset of each split's pairs (demos)
 
 
 class PandaConfig(_Strict):
