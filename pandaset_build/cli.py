@@ -326,7 +326,7 @@ def train_panda_command(
     build: BuildOpt = Path("build"),
 ) -> None:
     """Train PANDA (or a probe baseline) on an export; resumes from the last checkpoint."""
-    from .panda.backbone import BackboneError
+    from .panda.backbone import BackboneWeightsError
     from .panda.train import train
 
     cfg = _panda_config(recipe)
@@ -349,7 +349,7 @@ def train_panda_command(
             train_source=train_source,
             val_source=val_source,
         )
-    except (FileNotFoundError, BackboneError, ValueError) as err:
+    except (FileNotFoundError, BackboneWeightsError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     console.print(f"wrote {checkpoint}")

@@ -45,7 +45,7 @@ def region_window(frame: Frame, plan: RegionPlan) -> tuple[slice, slice]:
     """The region's box widened by the sub-type's margin, origin aligned to its grid."""
     spec = distortions.get(plan.key)
     height, width = frame.shape
-    if spec.full_frame:
+    if spec.full_frame or (spec.statistic and frame.stat_domain == "frame"):
         return slice(0, height), slice(0, width)
     x, y, w, h = (int(v) for v in frame.boxes[plan.region_id])
     margin = spec.margin(plan.parameters, frame.shape)
