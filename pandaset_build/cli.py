@@ -122,7 +122,7 @@ def ingest_command(
     try:
         runner = _executor(executor, workers, ray_address)
         report = ingest(opened, source, root or Path("."), runner, depth, options)
-    except (BadInput, ValueError) as err:
+    except (BadInput, BuildError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     _finish(report)
@@ -143,7 +143,7 @@ def distort_command(
     opened = _open(build, recipe, restart)
     try:
         report = distort(opened, _executor(executor, workers, ray_address))
-    except BadInput as err:
+    except (BadInput, BuildError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     _finish(report)
@@ -186,7 +186,7 @@ def score_command(
             weights=str(weights) if weights else None,
             batch_size=batch_size,
         )
-    except (ScoreError, BadInput) as err:
+    except (ScoreError, BadInput, BuildError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     _finish(report)

@@ -92,6 +92,7 @@ def kill_at(process, delay: float, target: str) -> bool:
             c for c in victim.children(recursive=True) if "multiprocessing" in " ".join(c.cmdline())
         ]
         if not workers:
+            process.wait()
             return False
         victim = workers[0]
     victim.send_signal(signal.SIGKILL)
