@@ -145,6 +145,7 @@ class Scoring(Strict):
     batch_size: int = Field(8, ge=1)
     bucket_long_sides: list[int] = [128, 224, 384]
     min_short_side: int = Field(32, ge=1)
+    cpu_threads: int = Field(1, ge=1)
 
 
 class Comparison(Strict):

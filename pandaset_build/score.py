@@ -7,6 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
+import torch
 
 from .builddir import Build
 from .executor import Executor, Failure, Shard, ShardOutcome, StageReport, make_shards, run_stage
@@ -23,8 +24,6 @@ _METRICS: dict[tuple[Any, ...], Metric] = {}
 
 def shard_device(device: str, shard_index: int) -> str:
     """`cuda` spreads shards over every visible GPU (one per local worker); others stay as given."""
-    import torch
-
     if device == "cuda" and torch.cuda.device_count() > 1:
         return f"cuda:{shard_index % torch.cuda.device_count()}"
     return device
@@ -118,6 +117,7 @@ def score_image(
 
 def score_shard(build: Build, shard: Shard, options: dict[str, Any]) -> ShardOutcome:
     """Score every image of a shard and write the shard's rows."""
+    torch.set_num_threads(build.recipe.scoring.cpu_threads)
     metric = cached_metric(options, shard_device(options["device"], shard.index))
     outcome = ShardOutcome()
     rows: list[dict[str, Any]] = []

@@ -37,7 +37,7 @@ def test_default_recipe_holds_the_paper_settings() -> None:
 
 def test_bundled_names_and_extends_resolve() -> None:
     quick = load_recipe("quickstart")
-    assert quick.scoring.metric == "ssim"
+    assert quick.scoring.metric == "fsim"
     assert quick.distortions == load_recipe("default").distortions
     assert load_recipe("recipes/quickstart.yaml") == quick
 
