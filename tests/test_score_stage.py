@@ -22,8 +22,9 @@ from pandaset_build.builddir import open_build
 from pandaset_build.distort import distort
 from pandaset_build.executor import LocalExecutor
 from pandaset_build.ingest import ingest
+from pandaset_build.preview import preview
 from pandaset_build.recipe import load_recipe
-from pandaset_build.score import score
+from pandaset_build.score import PairScorer, score
 from pandaset_build.scoring import load_metric
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -157,3 +158,29 @@ def test_cuda_without_gpu_and_missing_weights_are_clear_errors(tmp_path: Path) -
     )
     assert missing.returncode == 2 and "none.pth" in missing.stderr
     assert not (build / "scores").exists()
+
+
+def test_reuse_and_batching_equal_the_naive_per_crop_call() -> None:
+    metric = load_metric("topiq_fr", random_weights=True)
+    rng = np.random.default_rng(3)
+    references = [rng.integers(0, 256, (64, 96, 3), dtype=np.uint8) for _ in range(3)]
+    pairs = []
+    for reference in references:
+        for level in (1, 3, 5):
+            distorted = distortions.apply(reference, "noise/gaussian_rgb", level, rng)
+            pairs.append((distorted, reference))
+        pairs.append((reference, reference))
+    scorer = PairScorer(metric, batch_size=8)
+    keys = [scorer.add(d, r) for d, r in pairs]
+    batched = scorer.run()
+    assert len(batched) == len(pairs)
+    for key, (distorted, reference) in zip(keys, pairs, strict=True):
+        assert abs(batched[key] - metric([distorted], [reference])[0]) < 1e-5
+
+
+def test_preview_writes_both_contact_sheets(tmp_path: Path) -> None:
+    build = small_build(tmp_path, count=2, size=48)
+    paths = preview(open_build(build))
+    sheets = [np.asarray(Image.open(p)) for p in paths]
+    assert [p.name for p in paths] == ["img0000.png_subtypes.png", "img0000.png_versions.png"]
+    assert sheets[0].shape[0] > sheets[1].shape[0] > 0
