@@ -18,7 +18,7 @@ from .export.features import BENCH
 from .export.shards import ShardWriter, staged_folder
 from .pairs import DIFFICULTIES, difficulty, make_pair
 from .scored import ScoredBuild, ScoredImage, name_some
-from .splits import MANIFEST_DIR
+from .splits import resolve_manifest_path
 from .tables import version_path
 
 BENCH_SPLIT = "test"
@@ -37,20 +37,12 @@ class BenchSummary:
     selection: str
 
 
-def resolve_bench_manifest(name_or_path: str) -> Path:
-    """A manifest file as given, or a bundled one by name (`published`)."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    bundled = MANIFEST_DIR / f"{name_or_path}.json"
-    if bundled.exists():
-        return bundled
-    raise ManifestError(f"{name_or_path}: no such bench manifest (bundled: published)")
-
-
 def load_bench_manifest(name_or_path: str) -> dict[str, list[Triple]]:
     """Difficulty -> [(anchor_version, target_version, tag)] in the manifest's order."""
-    path = resolve_bench_manifest(name_or_path)
+    try:
+        path = resolve_manifest_path(name_or_path)
+    except FileNotFoundError as err:
+        raise ManifestError(str(err)) from None
     data = json.loads(path.read_text())
     lists = {k: [tuple(t) for t in data[k]] for k in DIFFICULTIES if k in data}
     if not lists:

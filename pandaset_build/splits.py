@@ -18,13 +18,15 @@ def tag_unit(seed: int, tag: str) -> float:
 
 
 def resolve_manifest_path(name_or_path: str) -> Path:
+    """A manifest file as given, or a bundled one by name (`published`, `published_test_tags`)."""
     path = Path(name_or_path)
     if path.exists():
         return path
     bundled = MANIFEST_DIR / f"{name_or_path}.json"
     if bundled.exists():
         return bundled
-    raise FileNotFoundError(f"{name_or_path}: no such split manifest")
+    known = sorted(p.stem for p in MANIFEST_DIR.glob("*.json"))
+    raise FileNotFoundError(f"{name_or_path}: no such manifest file (bundled: {known})")
 
 
 def load_split_manifest(name_or_path: str) -> dict[str, str]:

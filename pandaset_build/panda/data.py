@@ -11,23 +11,18 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from torch.utils.data import Dataset
 
+from pandaset_build.pairs import compare
 from pandaset_build.panda.augment import augment_pair
 from pandaset_build.panda.config import AugmentConfig
 from pandaset_build.panda.records import ImageLike, MaskLike, PairRecord, PairSource
-from pandaset_build.vocab import COMPARISON_ID
+from pandaset_build.recipe import Comparison
 
 Sample = dict[str, Any]
 
 
 def comparison_label(d: float, slight: float = 0.1, significant: float = 0.3) -> int:
-    """Comparison id of score difference d = anchor - target (published thresholds)."""
-    if abs(d) < slight:
-        return COMPARISON_ID["same"]
-    if d > 0:
-        name = "significantly_better" if d >= significant else "slightly_better"
-    else:
-        name = "significantly_worse" if d <= -significant else "slightly_worse"
-    return COMPARISON_ID[name]
+    """Comparison id of score difference d = anchor - target (the dataset's own rule)."""
+    return compare(d, Comparison(same_below=slight, significant_from=significant))
 
 
 def decode_mask(mask: MaskLike) -> np.ndarray:
