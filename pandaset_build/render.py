@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -13,7 +13,11 @@ from .plan import RegionPlan
 
 @dataclass(frozen=True)
 class Frame:
-    """One clean image with everything a version needs: region masks, boxes, depth, ISP pixels."""
+    """One clean image with everything a version needs: region masks, boxes, depth, ISP pixels.
+
+    `shared` keeps deterministic whole-frame renderings (JPEG 2000, zoom, pixelate) by
+    (sub-type, parameters), so every version of the image reuses them.
+    """
 
     image: np.ndarray
     masks: Sequence[np.ndarray]
@@ -21,6 +25,7 @@ class Frame:
     stat_domain: str = "mask"
     distance: np.ndarray | None = None
     isp: np.ndarray | None = None
+    shared: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, compare=False)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -58,7 +63,6 @@ def region_window(frame: Frame, plan: RegionPlan) -> tuple[slice, slice]:
 def render_fast(frame: Frame, plans: Sequence[RegionPlan]) -> np.ndarray:
     """Render each degraded region on its window and paste it through the mask."""
     out = frame.image.copy()
-    shared: dict[tuple[str, str], np.ndarray] = {}
     for plan in plans:
         mask = frame.masks[plan.region_id]
         if plan.isp:
@@ -70,9 +74,9 @@ def render_fast(frame: Frame, plans: Sequence[RegionPlan]) -> np.ndarray:
         window = region_window(frame, plan)
         if spec.full_frame and not spec.random:
             cache_key = (plan.key, plan.params)
-            if cache_key not in shared:
-                shared[cache_key] = _call(frame, plan, window)
-            rendered = shared[cache_key]
+            if cache_key not in frame.shared:
+                frame.shared[cache_key] = _call(frame, plan, window)
+            rendered = frame.shared[cache_key]
         else:
             rendered = _call(frame, plan, window)
         region = mask[window]
