@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,10 @@ from .executor import Executor, LocalExecutor, StageReport
 from .recipe import RecipeError
 from .sources import READERS
 from .sources.record import BadInput
+
+if TYPE_CHECKING:
+    from .panda.config import PandaConfig
+    from .panda.records import PairSource
 from .summary import print_summary
 
 app = typer.Typer(
@@ -292,7 +296,7 @@ RandomBackboneOpt = Annotated[
 ]
 
 
-def _panda_config(recipe: str):
+def _panda_config(recipe: str) -> PandaConfig:
     from .panda.config import PandaConfig
     from .recipe import resolve_recipe_path
 
@@ -303,7 +307,7 @@ def _panda_config(recipe: str):
         raise typer.Exit(2) from None
 
 
-def _pairs(path: Path, split: str, mode: str, max_pairs: int | None, seed: int):
+def _pairs(path: Path, split: str, mode: str, max_pairs: int | None, seed: int) -> PairSource:
     from .panda.parquet_sources import SubsetSource, open_pairs
 
     source = open_pairs(path, split, mode)

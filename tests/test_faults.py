@@ -28,10 +28,10 @@ def test_a_write_failing_halfway_leaves_no_file(tmp_path: Path) -> None:
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def ingested(tmp_path: Path, name: str, count: int = 10) -> Path:
+def ingested(tmp_path: Path, name: str, count: int = 10, size: int = 40) -> Path:
     data = tmp_path / "data"
     if not data.exists():
-        make_folder_dataset(data, count=count, size=40)
+        make_folder_dataset(data, count=count, size=size)
     recipe = tmp_path / "r.yaml"
     if not recipe.exists():
         write_recipe(recipe, shard_size=1)
@@ -103,7 +103,7 @@ def kill_at(process, delay: float, target: str) -> bool:
 def test_kills_of_driver_and_workers_at_random_points_resume_to_identical_bytes(
     tmp_path: Path,
 ) -> None:
-    reference = ingested(tmp_path, "reference", count=8)
+    reference = ingested(tmp_path, "reference", count=16, size=64)
     run_cli("distort", "--build", str(reference), "--workers", "2")
     run_cli("score", "--build", str(reference), "--metric", "ssim")
     rng = random.Random(7)
@@ -116,7 +116,7 @@ def test_kills_of_driver_and_workers_at_random_points_resume_to_identical_bytes(
         ):
             target = "worker" if trial % 2 else "driver"
             process = start_cli(stage[0], "--build", str(build), *stage[1:])
-            kills += kill_at(process, rng.uniform(1.5, 5.0), target)
+            kills += kill_at(process, rng.uniform(1.0, 4.0), target)
             result = run_cli(stage[0], "--build", str(build), *stage[1:], check=False)
             if result.returncode != 0:
                 run_cli(stage[0], "--build", str(build), *stage[1:])

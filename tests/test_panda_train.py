@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import run_cli, start_cli
 from panda_tiny import build_tiny_bench, tiny_config
 
+from pandaset_build.panda.config import PandaConfig
 from pandaset_build.panda.pandabench import PandaBenchSource
 from pandaset_build.panda.train import train
 
@@ -72,3 +76,31 @@ def test_probes_train(source: PandaBenchSource, tmp_path: Path, kind: str) -> No
     cfg.model.kind = kind
     last = train(cfg, None, tmp_path, random_init=True, train_source=source)
     assert torch.load(last, weights_only=False)["config"]["model"]["kind"] == kind
+
+
+def test_sigkill_mid_training_then_rerun_gives_the_same_weights(tmp_path: Path) -> None:
+    root = build_tiny_bench(tmp_path / "bench")
+    tiny = tiny_config(epochs=3, batch_size=2).model_dump()
+    cfg = PandaConfig.model_validate({**tiny, "data": {"max_pairs": 24}})
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(cfg.to_yaml())
+
+    def args(out: Path) -> list[str]:
+        return ["train-panda", "--recipe", str(recipe), "--data", str(root), "--out", str(out),
+                "--random-backbone"]  # fmt: skip
+
+    run_cli(*args(tmp_path / "whole"))
+    killed = tmp_path / "killed"
+    process = start_cli(*args(killed))
+    deadline = time.monotonic() + 120
+    while not (killed / "last.pth").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert torch.load(killed / "last.pth", weights_only=False)["epoch"] < 3
+    run_cli(*args(killed))
+    a = torch.load(tmp_path / "whole" / "last.pth", weights_only=False)
+    b = torch.load(killed / "last.pth", weights_only=False)
+    assert a["epoch"] == b["epoch"] == 3
+    for key, value in a["model_state_dict"].items():
+        assert torch.equal(value, b["model_state_dict"][key]), key
