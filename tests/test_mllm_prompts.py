@@ -19,6 +19,7 @@ from pandaset_build.mllm.prompts import (
     find_hint,
     pair_prompt,
     prompts_for,
+    region_prompts,
 )
 from pandaset_build.sources.record import encode_mask
 
@@ -78,3 +79,15 @@ def test_find_hint(tmp_path: Path) -> None:
     (hints / f"7_{pair.key}_other.json").write_text("{}")
     with pytest.raises(ValueError, match="several graphs"):
         find_hint(hints, pair)
+
+
+def test_region_descriptions_name_the_region_in_both_prompt_types(tmp_path: Path) -> None:
+    rows = bench_rows(1, regions=2)
+    rows[0]["regions"][0]["description"] = "astronaut's face"
+    pair = load_bench(write_bench(tmp_path, rows, shards=1))[0]
+    name = pair.regions[0].name
+    text = pair_prompt(Templates.load(), 0, pair).text
+    assert f"0: {name} (astronaut's face), box" in text
+    assert f"1: {pair.regions[1].name}, box" in text
+    region_texts = [p.text for p in region_prompts(Templates.load(), 0, pair)[:2]]
+    assert all(f"{name} (astronaut's face)" in t for t in region_texts)

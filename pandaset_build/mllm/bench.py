@@ -34,6 +34,12 @@ class BenchRegion:
     anchor: Side
     target: Side
     comparison: int
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        """The name, with the description where there is one (`person (astronaut's face)`)."""
+        return f"{self.name} ({self.description})" if self.description else self.name
 
     def fields(self) -> dict[str, Any]:
         """Flat `comparison`, `anchor_distortion`, ... labels, as parsed answers are laid out."""
@@ -98,6 +104,7 @@ def pair_from_row(row: dict[str, Any]) -> BenchPair:
             anchor=_side(r, "anchor"),
             target=_side(r, "target"),
             comparison=_label(r["comparison"], vocab.COMPARISONS),
+            description=str(r.get("description") or ""),
         )
         for i, r in enumerate(row["regions"])
     ]

@@ -105,7 +105,7 @@ def pair_prompt(
 ) -> Prompt:
     """Type (b): both images, every region's name and box, the full answer schema."""
     width, height = open_rgb(pair.anchor_image).size
-    lines = [f"{r.index}: {r.name}, box {[round(v) for v in r.bbox]}" for r in pair.regions]
+    lines = [f"{r.index}: {r.label}, box {[round(v) for v in r.bbox]}" for r in pair.regions]
     values = {
         "count": len(pair.regions),
         "width": width,
@@ -128,9 +128,9 @@ def region_prompts(
     for region in pair.regions:
         for number, side in enumerate(SIDES, 1):
             crop, context = region_views(pair.image(side), region.bbox, region.mask)
-            focus = f' Here you judge region {region.index} ("{region.name}") in image "{number}".'
+            focus = f' Here you judge region {region.index} ("{region.label}") in image "{number}".'
             values = {
-                "name": region.name,
+                "name": region.label,
                 "index": region.index,
                 "side": side,
                 "distortions": _labels(vocab.DISTORTIONS),
