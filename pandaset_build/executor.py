@@ -111,15 +111,8 @@ def run_shard_task(task: ShardTask) -> ShardRecord:
     try:
         outcome = task.function(task.build, task.shard, task.options)
     except Exception as err:
-        return ShardRecord(
-            stage=task.shard.stage,
-            shard=task.shard.name,
-            tags=list(task.shard.tags),
-            counts={},
-            failures=[],
-            seconds=time.perf_counter() - start,
-            error=f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}",
-        )
+        error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
+        return lost_record(task, error, time.perf_counter() - start)
     record = ShardRecord(
         stage=task.shard.stage,
         shard=task.shard.name,
@@ -133,15 +126,15 @@ def run_shard_task(task: ShardTask) -> ShardRecord:
     return record
 
 
-def lost_record(task: ShardTask, error: str) -> ShardRecord:
-    """The record of a shard whose worker died: no outputs are trusted, a rerun redoes it."""
+def lost_record(task: ShardTask, error: str, seconds: float = 0.0) -> ShardRecord:
+    """The (unwritten) record of a shard that raised or whose worker died: a rerun redoes it."""
     return ShardRecord(
         stage=task.shard.stage,
         shard=task.shard.name,
         tags=list(task.shard.tags),
         counts={},
         failures=[],
-        seconds=0.0,
+        seconds=seconds,
         error=error,
     )
 
