@@ -100,3 +100,13 @@ def normalize(images: torch.Tensor, published_pixel_range: bool = False) -> torc
     std = images.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
     scale = 255.0 if published_pixel_range else 1.0
     return (images * scale - mean) / std
+
+
+def pair_features(
+    backbone: nn.Module, anchor: torch.Tensor, target: torch.Tensor, published_pixel_range: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Frozen backbone features of both images, in one pass: (anchor, target)."""
+    with torch.no_grad():
+        images = normalize(torch.cat([anchor, target]), published_pixel_range)
+        anchor_features, target_features = backbone(images).chunk(2)
+    return anchor_features, target_features

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pandaset_build.panda.backbone import PatchBackbone, normalize
+from pandaset_build.panda.backbone import PatchBackbone, pair_features
 from pandaset_build.panda.config import ModelConfig
 from pandaset_build.panda.heads import (
     N_COMPARISONS,
@@ -79,9 +79,7 @@ class _Probe(nn.Module):
     ) -> PandaOutput:
         """Same inputs and outputs as `PandaDG`."""
         b, r = anchor_masks.shape[:2]
-        with torch.no_grad():
-            images = normalize(torch.cat([anchor, target]), self.cfg.published_pixel_range)
-            fa, ft = self.backbone(images).chunk(2)
+        fa, ft = pair_features(self.backbone, anchor, target, self.cfg.published_pixel_range)
         xa, a_out = self._side(fa, anchor_masks)
         xt, t_out = self._side(ft, target_masks)
         comparison = self.comparison(torch.cat([xa, xt], dim=-1))

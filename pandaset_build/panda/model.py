@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pandaset_build.panda.backbone import PatchBackbone, normalize
+from pandaset_build.panda.backbone import PatchBackbone, pair_features
 from pandaset_build.panda.config import ModelConfig
 from pandaset_build.panda.heads import (
     N_COMPARISONS,
@@ -140,9 +140,7 @@ class PandaDG(nn.Module):
     ) -> PandaOutput:
         """Images (B, 3, S, S) in [0, 1] and region masks (B, R, S, S) -> predictions."""
         b, r = anchor_masks.shape[:2]
-        with torch.no_grad():
-            images = normalize(torch.cat([anchor, target]), self.cfg.published_pixel_range)
-            fa, ft = self.backbone(images).chunk(2)
+        fa, ft = pair_features(self.backbone, anchor, target, self.cfg.published_pixel_range)
         pa, pt = self.a_projector(fa), self.t_projector(ft)
         xa, a_out = self._side("a", fa, anchor_masks, pt)
         _, t_out = self._side("t", ft, target_masks, pa)
