@@ -12,11 +12,12 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from pandaset_build.panda.records import PairRecord, RegionLabels
+from pandaset_build.tables import parquet_files
 
 
 def parquet_rows(folder: Path) -> list[dict[str, Any]]:
     """Every row of the parquet files under a folder, in file order."""
-    files = sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith("."))
+    files = parquet_files(folder)
     if not files:
         raise FileNotFoundError(f"{folder}: no parquet files")
     return [row for path in files for row in pq.read_table(path).to_pylist()]
