@@ -19,6 +19,7 @@ from . import __version__
 from .recipe import Recipe, load_recipe, recipe_from_dict
 
 BUILD_FILE = "build.json"
+LOCK_FILE = ".lock"
 
 
 class BuildError(RuntimeError):
@@ -38,11 +39,39 @@ class Build:
         return self.root.joinpath(*parts)
 
 
-def open_build(root: str | Path, recipe: str | Path | None = None, restart: bool = False) -> Build:
-    """Open or create a build; refuse a recipe whose hash differs from the recorded one."""
+# Every top-level entry a build may create. `--restart` deletes these and nothing else.
+BUILD_ENTRIES = (
+    BUILD_FILE,
+    "sources",
+    "splits.json",
+    "versions",
+    "plans",
+    "scores",
+    "export",
+    "bench",
+    "report",
+    "preview",
+    "panda",
+    "eval",
+    "eval-mllm",
+    "_done",
+)
+
+
+def open_build(
+    root: str | Path,
+    recipe: str | Path | None = None,
+    restart: bool = False,
+    force: bool = False,
+) -> Build:
+    """Open or create a build; refuse a recipe whose hash differs from the recorded one.
+
+    `restart` deletes the build's own entries (those listed in its build.json) and starts over;
+    anything else in the folder is kept, and its presence is refused unless `force`.
+    """
     root = Path(root)
     record_path = root / BUILD_FILE
-    recorded = json.loads(record_path.read_text()) if record_path.exists() else None
+    recorded = read_build_record(root)
     if recipe is None:
         if recorded is not None:
             return Build(root, recipe_from_dict(recorded["recipe"], source=record_path))
@@ -56,7 +85,8 @@ def open_build(root: str | Path, recipe: str | Path | None = None, restart: bool
                 f"{resolved.digest()[:12]}; use another --build directory, or --restart to "
                 "delete this build's outputs and start over"
             )
-        _clear(root)
+        with build_lock(root):
+            clear_build(root, recorded, force)
         recorded = None
     if recorded is None:
         root.mkdir(parents=True, exist_ok=True)
@@ -67,18 +97,62 @@ def open_build(root: str | Path, recipe: str | Path | None = None, restart: bool
                 "version": __version__,
                 "recipe_hash": resolved.digest(),
                 "seed": resolved.seed,
+                "entries": list(BUILD_ENTRIES),
                 "recipe": resolved.model_dump(mode="json"),
             },
         )
     return Build(root, resolved)
 
 
-def _clear(root: Path) -> None:
-    for child in root.iterdir():
+def read_build_record(root: Path) -> dict[str, Any] | None:
+    """The folder's build.json, or None; a build.json that is not this tool's is refused."""
+    path = root / BUILD_FILE
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise BuildError(f"{path}: not a readable pandaset-build record ({err})") from None
+    if not isinstance(record, dict) or record.get("tool") != "pandaset-build":
+        raise BuildError(
+            f"{path}: this build.json was not written by pandaset-build; "
+            "choose another --build directory"
+        )
+    return record
+
+
+def _is_temporary(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def clear_build(root: Path, recorded: dict[str, Any], force: bool = False) -> list[str]:
+    """Delete the build's own top-level entries, never following a symlink; return their names.
+
+    Entries the build did not create are kept; unless `force`, their presence is refused, so a
+    build pointed at a working folder by mistake deletes nothing.
+    """
+    owned = set(recorded.get("entries") or BUILD_ENTRIES)
+    present = sorted(child.name for child in root.iterdir())
+    foreign = [n for n in present if n not in owned and n != LOCK_FILE and not _is_temporary(n)]
+    if foreign and not force:
+        more = f" and {len(foreign) - 8} more" if len(foreign) > 8 else ""
+        shown = ", ".join(foreign[:8]) + more
+        raise BuildError(
+            f"{root}: --restart refused: the folder also holds entries this build did not "
+            f"create ({shown}); move them out, choose another --build directory, or add --force "
+            "to delete only the build's own entries and keep them"
+        )
+    removed = []
+    for name in present:
+        if name not in owned and not _is_temporary(name):
+            continue
+        child = root / name
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)
         else:
             child.unlink()
+        removed.append(name)
+    return removed
 
 
 @contextmanager
@@ -101,9 +175,6 @@ def write_json_atomic(path: Path, data: Any) -> None:
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-
-
-LOCK_FILE = ".lock"
 
 
 @contextmanager

@@ -38,7 +38,19 @@ RecipeOpt = Annotated[
     ),
 ]
 RestartOpt = Annotated[
-    bool, typer.Option("--restart", help="Delete a build made with another recipe and start over.")
+    bool,
+    typer.Option(
+        "--restart",
+        help="Delete the build's own outputs (made with another recipe) and start over.",
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="With --restart: go on although the folder holds entries the build did not create "
+        "(they are kept).",
+    ),
 ]
 WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Local worker processes.")]
 ExecutorOpt = Annotated[str, typer.Option("--executor", help="local (process pool) or ray.")]
@@ -63,9 +75,9 @@ MaskEncodingOpt = Annotated[
 ]
 
 
-def _open(build: Path, recipe: str | None, restart: bool) -> Build:
+def _open(build: Path, recipe: str | None, restart: bool, force: bool = False) -> Build:
     try:
-        return open_build(build, recipe, restart)
+        return open_build(build, recipe, restart, force)
     except (RecipeError, BuildError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
@@ -108,14 +120,24 @@ def ingest_command(
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Read a dataset on disk (psg, seagull, coco-panoptic, folder, demo) into sources/."""
     from .ingest import ingest
 
-    opened = _open(build, recipe, restart)
     if root is None and source != "demo":
         console.print(f"[red]error:[/red] --source {source} needs --root")
         raise typer.Exit(2)
+    if root is not None and not root.is_dir():
+        console.print(f"[red]error:[/red] --root {root}: no such folder; check the path")
+        raise typer.Exit(2)
+    if root is not None and build.resolve().is_relative_to(root.resolve()):
+        console.print(
+            f"[red]error:[/red] --build {build} is inside the dataset folder --root {root}; "
+            "a build never writes into a source dataset: choose a --build outside it"
+        )
+        raise typer.Exit(2)
+    opened = _open(build, recipe, restart, force)
     options = _reader_options(
         split=split,
         annotations=annotations,
@@ -140,11 +162,12 @@ def distort_command(
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Render the 16 versions of every ingested image, and their plans."""
     from .distort import distort
 
-    opened = _open(build, recipe, restart)
+    opened = _open(build, recipe, restart, force)
     try:
         report = distort(opened, _executor(executor, workers, ray_address))
     except (BadInput, BuildError) as err:
@@ -175,12 +198,13 @@ def score_command(
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Score every region and image of every version against the clean reference."""
     from .score import score
     from .scoring import ScoreError
 
-    opened = _open(build, recipe, restart)
+    opened = _open(build, recipe, restart, force)
     try:
         report = score(
             opened,
@@ -462,10 +486,11 @@ def run_command(
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Run every dataset stage in order on one source (the quickstart uses the demo data)."""
     common = {"workers": workers, "executor": executor, "ray_address": ray_address, "build": build}
-    ingest_command(source=source, root=root, recipe=recipe, restart=restart, **common)
+    ingest_command(source=source, root=root, recipe=recipe, restart=restart, force=force, **common)
     distort_command(**common)
     score_command(device=device, **common)
     export_command(layout="hf", build=build)

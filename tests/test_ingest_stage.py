@@ -82,3 +82,27 @@ def test_broken_recipe_stops_before_any_work(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "r.yaml" in result.stderr and "shard_size" in result.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_a_build_inside_the_dataset_folder_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    dataset = make_folder_dataset(tmp_path / "data", count=2)
+    before = tree_bytes(dataset)
+    for build in (dataset, dataset / "build"):
+        result = run_cli(
+            "ingest", "--source", "folder", "--root", str(dataset), "--build", str(build),
+            check=False,
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert "inside the dataset folder" in result.stderr
+    assert tree_bytes(dataset) == before
+    assert not (dataset / "build").exists()
+
+
+def test_a_mistyped_root_creates_no_build(tmp_path: Path) -> None:
+    result = run_cli(
+        "ingest", "--source", "folder", "--root", str(tmp_path / "typo"),
+        "--build", str(tmp_path / "b"), check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "typo: no such folder" in result.stderr
+    assert not (tmp_path / "b").exists()
