@@ -14,18 +14,18 @@ from pathlib import Path
 import numpy as np
 from common import make_dataset, measure
 
-from pandaset_build.images import encode_png
-from pandaset_build.plan import plan_image
-from pandaset_build.recipe import default_recipe
-from pandaset_build.render import Frame, render_fast, render_reference
-from pandaset_build.sources.record import encode_mask
+from pandaset_build.config.recipe import default_recipe
+from pandaset_build.render.plan import plan_image
+from pandaset_build.render.renderer import Frame, render_fast, render_reference
+from pandaset_build.store.images import encode_png
+from pandaset_build.store.records import encode_mask
 
 STAGE = """
 from pathlib import Path
-from pandaset_build.builddir import open_build
-from pandaset_build.executor import LocalExecutor
-from pandaset_build.ingest import ingest
-from pandaset_build.distort import distort
+from pandaset_build.store.build import open_build
+from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.stages.ingest import ingest
+from pandaset_build.stages.distort import distort
 build = open_build(Path({build!r}), "default")
 ingest(build, "folder", Path({data!r}), LocalExecutor(1))
 assert distort(build, LocalExecutor(1)).ok

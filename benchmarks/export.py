@@ -22,11 +22,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]  # the synthetic scored build of
 from datasets import Dataset  # noqa: E402
 from scored_build import make_scored_build  # noqa: E402
 
-from pandaset_build.builddir import open_build  # noqa: E402
-from pandaset_build.export.features import CONFIGS  # noqa: E402
-from pandaset_build.export.hf import export_hf, pair_row, reference_row, version_row  # noqa: E402
-from pandaset_build.pairs import image_pairs  # noqa: E402
-from pandaset_build.scored import ScoredBuild  # noqa: E402
+from pandaset_build.formats.features import CONFIGS  # noqa: E402
+from pandaset_build.formats.hf import export_hf, pair_row, reference_row, version_row  # noqa: E402
+from pandaset_build.labels.pairs import image_pairs  # noqa: E402
+from pandaset_build.store.build import open_build  # noqa: E402
+from pandaset_build.store.scored import ScoredBuild  # noqa: E402
 
 
 def naive_export(root: Path) -> int:

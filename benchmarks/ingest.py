@@ -13,9 +13,9 @@ from common import make_dataset, measure
 
 STAGE = """
 from pathlib import Path
-from pandaset_build.builddir import open_build
-from pandaset_build.executor import LocalExecutor
-from pandaset_build.ingest import ingest
+from pandaset_build.store.build import open_build
+from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.stages.ingest import ingest
 build = open_build(Path({build!r}), "default")
 report = ingest(build, "folder", Path({data!r}), LocalExecutor({workers}))
 assert report.ok, report.failures[:3]
@@ -25,7 +25,7 @@ NAIVE = """
 from pathlib import Path
 import pyarrow as pa, pyarrow.parquet as pq
 from pandaset_build.sources import folder
-from pandaset_build.tables import SOURCES
+from pandaset_build.store.tables import SOURCES
 items, _ = folder.list_items(Path({data!r}))
 rows = [folder.load_item(item).to_row() for item in items]
 for row in rows:

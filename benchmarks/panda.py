@@ -12,8 +12,8 @@ import time
 
 import torch
 
-from pandaset_build.panda.build import build_model
-from pandaset_build.panda.config import PandaConfig
+from pandaset_build.config.panda import PandaConfig
+from pandaset_build.panda.factory import build_model
 from pandaset_build.panda.losses import panda_loss
 
 PAPER_SECONDS_PER_PAIR = 3.53

@@ -24,13 +24,13 @@ from common import make_dataset
 RUN = """
 import json, sys
 from pathlib import Path
-from pandaset_build.builddir import open_build
-from pandaset_build.executor import LocalExecutor
-from pandaset_build.ingest import ingest
-from pandaset_build.distort import distort
+from pandaset_build.store.build import open_build
+from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.stages.ingest import ingest
+from pandaset_build.stages.distort import distort
 build = open_build(Path(sys.argv[1]), "default")
 if sys.argv[3] == "ray":
-    from pandaset_build.ray_executor import RayExecutor
+    from pandaset_build.engine.ray import RayExecutor
     executor = RayExecutor(num_cpus=2)
 else:
     executor = LocalExecutor(int(sys.argv[3]))

@@ -16,15 +16,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pandaset_build.builddir import open_build
-from pandaset_build.distort import distort
-from pandaset_build.executor import LocalExecutor
-from pandaset_build.images import read_rgb
-from pandaset_build.ingest import ingest
-from pandaset_build.score import PairScorer
-from pandaset_build.scoring import bucket_shape, load_metric, region_crops, resize_to
-from pandaset_build.sources.record import decode_mask
-from pandaset_build.tables import read_sources, source_index, version_path
+from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.iqa.metric import bucket_shape, load_metric, region_crops, resize_to
+from pandaset_build.stages.distort import distort
+from pandaset_build.stages.ingest import ingest
+from pandaset_build.stages.score import PairScorer
+from pandaset_build.store.build import open_build
+from pandaset_build.store.images import read_rgb
+from pandaset_build.store.records import decode_mask
+from pandaset_build.store.tables import read_sources, source_index, version_path
 
 REGIONS_AT_PAPER_SCALE = 630_000
 

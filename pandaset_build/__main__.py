@@ -1,5 +1,5 @@
 """`python -m pandaset_build` runs the command line."""
 
-from .cli import app
+from pandaset_build.cli import app
 
 app()

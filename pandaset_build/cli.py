@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from .builddir import Build, BuildError, open_build, write_json_atomic
-from .executor import Executor, LocalExecutor, StageReport
-from .recipe import RecipeError
-from .sources import READERS
-from .sources.record import BadInput
+from pandaset_build.config.recipe import RecipeError
+from pandaset_build.engine.stage import Executor, LocalExecutor, StageReport
+from pandaset_build.sources import READERS
+from pandaset_build.store.build import Build, BuildError, open_build, write_json_atomic
+from pandaset_build.store.records import BadInput
 
 if TYPE_CHECKING:
-    from .panda.config import PandaConfig
-    from .panda.records import PairSource
-from .summary import print_summary
+    from pandaset_build.config.panda import PandaConfig
+    from pandaset_build.panda.records import PairSource
+from pandaset_build.engine.summary import print_summary
 
 app = typer.Typer(
     help="Rebuild PandaSet and PandaBench from images with panoptic masks.",
@@ -87,7 +87,7 @@ def _executor(kind: str, workers: int, ray_address: str, num_gpus: float = 0) ->
     if kind == "local":
         return LocalExecutor(workers)
     if kind == "ray":
-        from .ray_executor import RayExecutor
+        from pandaset_build.engine.ray import RayExecutor
 
         return RayExecutor(ray_address, num_gpus=num_gpus)
     console.print(f"[red]error:[/red] --executor {kind}: expected local or ray")
@@ -123,7 +123,7 @@ def ingest_command(
     force: ForceOpt = False,
 ) -> None:
     """Read a dataset on disk (psg, seagull, coco-panoptic, folder, demo) into sources/."""
-    from .ingest import ingest
+    from pandaset_build.stages.ingest import ingest
 
     if root is None and source != "demo":
         console.print(f"[red]error:[/red] --source {source} needs --root")
@@ -165,7 +165,7 @@ def distort_command(
     force: ForceOpt = False,
 ) -> None:
     """Render the 16 versions of every ingested image, and their plans."""
-    from .distort import distort
+    from pandaset_build.stages.distort import distort
 
     opened = _open(build, recipe, restart, force)
     try:
@@ -201,8 +201,8 @@ def score_command(
     force: ForceOpt = False,
 ) -> None:
     """Score every region and image of every version against the clean reference."""
-    from .score import score
-    from .scoring import ScoreError
+    from pandaset_build.iqa.metric import ScoreError
+    from pandaset_build.stages.score import score
 
     opened = _open(build, recipe, restart, force)
     try:
@@ -229,7 +229,7 @@ def preview_command(
     recipe: RecipeOpt = None,
 ) -> None:
     """Write contact sheets of one image: every sub-type and level, and its 16 versions."""
-    from .preview import preview
+    from pandaset_build.stages.preview import preview
 
     opened = _open(build, recipe, False)
     try:
@@ -251,8 +251,8 @@ def export_command(
     recipe: RecipeOpt = None,
 ) -> None:
     """Write the Hugging Face parquet export, or the published PandaBench folder layout."""
-    from .export import export
-    from .scored import MissingScores
+    from pandaset_build.stages.export import export
+    from pandaset_build.store.scored import MissingScores
 
     opened = _open(build, recipe, False)
     if layout not in ("hf", "pandabench"):
@@ -279,8 +279,8 @@ def split_bench_command(
     recipe: RecipeOpt = None,
 ) -> None:
     """Write bench/easy, bench/medium and bench/hard from the test split."""
-    from .bench import ManifestError, split_bench
-    from .scored import MissingScores
+    from pandaset_build.stages.bench import ManifestError, split_bench
+    from pandaset_build.store.scored import MissingScores
 
     opened = _open(build, recipe, False)
     try:
@@ -294,8 +294,8 @@ def split_bench_command(
 @app.command("report")
 def report_command(build: BuildOpt = Path("build"), recipe: RecipeOpt = None) -> None:
     """Label statistics (table, JSON, plot) and sample sheets of a scored build."""
-    from .report import report
-    from .scored import MissingScores
+    from pandaset_build.stages.report import report
+    from pandaset_build.store.scored import MissingScores
 
     opened = _open(build, recipe, False)
     try:
@@ -321,8 +321,8 @@ RandomBackboneOpt = Annotated[
 
 
 def _panda_config(recipe: str) -> PandaConfig:
-    from .panda.config import PandaConfig
-    from .recipe import resolve_recipe_path
+    from pandaset_build.config.panda import PandaConfig
+    from pandaset_build.config.recipe import resolve_recipe_path
 
     try:
         return PandaConfig.from_yaml(resolve_recipe_path(recipe))
@@ -332,7 +332,7 @@ def _panda_config(recipe: str) -> PandaConfig:
 
 
 def _pairs(path: Path, split: str, mode: str, max_pairs: int | None, seed: int) -> PairSource:
-    from .panda.parquet_sources import SubsetSource, open_pairs
+    from pandaset_build.panda.parquet_sources import SubsetSource, open_pairs
 
     source = open_pairs(path, split, mode)
     if max_pairs is not None and len(source) > max_pairs:
@@ -354,8 +354,8 @@ def train_panda_command(
     build: BuildOpt = Path("build"),
 ) -> None:
     """Train PANDA (or a probe baseline) on an export; resumes from the last checkpoint."""
-    from .panda.backbone import BackboneWeightsError
-    from .panda.train import train
+    from pandaset_build.panda.backbone import BackboneWeightsError
+    from pandaset_build.panda.train import train
 
     cfg = _panda_config(recipe)
     data = data or build / "export" / "hf"
@@ -402,9 +402,9 @@ def eval_panda_command(
     build: BuildOpt = Path("build"),
 ) -> None:
     """The paper's metrics on a bench, a Distortion Graph JSON per pair and one graph PNG."""
-    from .panda.baselines import RandomBaseline
-    from .panda.evaluate import evaluate, format_table
-    from .panda.graph import render_graph_png
+    from pandaset_build.panda.baselines import RandomBaseline
+    from pandaset_build.panda.evaluate import evaluate, format_table
+    from pandaset_build.panda.graph import render_graph_png
 
     if (checkpoint is None) == (baseline is None):
         console.print("[red]error:[/red] give exactly one of --checkpoint and --baseline random")
@@ -456,7 +456,7 @@ def eval_mllm_command(
     build: BuildOpt = Path("build"),
 ) -> None:
     """Ask a multimodal LLM about bench pairs; score its answers as eval-panda does."""
-    from .mllm.run import eval_mllm
+    from pandaset_build.mllm.run import eval_mllm
 
     bench = bench or build / "bench" / "hard"
     out = out or build / "eval-mllm" / f"{model.replace('/', '_')}-{bench.name}"

@@ -7,7 +7,7 @@ from functools import cache
 import numpy as np
 from skimage import data
 
-from pandaset_build.recipe import default_recipe
+from pandaset_build.config.recipe import default_recipe
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 

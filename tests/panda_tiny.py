@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from pandaset_build.panda.config import PandaConfig
-from pandaset_build.vocab import DISTORTIONS, VERSIONS
+from pandaset_build.config.panda import PandaConfig
+from pandaset_build.config.vocab import DISTORTIONS, VERSIONS
 
 torch.set_num_threads(1)  # tests share few cores with other processes: avoid oversubscription
 

@@ -12,10 +12,10 @@ from conftest import write_recipe
 from datasets import Dataset, load_dataset
 from PIL import Image
 
-from pandaset_build import vocab
-from pandaset_build.builddir import Build, open_build
-from pandaset_build.sources.record import encode_mask
-from pandaset_build.tables import PLANS, SCORES, SOURCES, write_table
+from pandaset_build.config import vocab
+from pandaset_build.store.build import Build, open_build
+from pandaset_build.store.records import encode_mask
+from pandaset_build.store.tables import PLANS, SCORES, SOURCES, write_table
 
 SHARD = 16
 

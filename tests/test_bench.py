@@ -10,9 +10,9 @@ import pytest
 from pycocotools import mask as mask_utils
 from scored_build import load_split, make_scored_build
 
-from pandaset_build import vocab
-from pandaset_build.bench import ManifestError, split_bench
-from pandaset_build.splits import MANIFEST_DIR, load_split_manifest
+from pandaset_build.config import vocab
+from pandaset_build.labels.splits import MANIFEST_DIR, load_split_manifest
+from pandaset_build.stages.bench import ManifestError, split_bench
 
 PUBLISHED = json.loads((MANIFEST_DIR / "published.json").read_text())
 REFERENCE = Path("/work/shared/reference/pandabench_published_pairs.json")

@@ -11,14 +11,15 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import kill_after, make_folder_dataset, run_cli, start_cli, tree_bytes, write_recipe
 
-from pandaset_build import distortions, vocab
-from pandaset_build.builddir import open_build
-from pandaset_build.distort import load_frame, read_sources, source_index
-from pandaset_build.executor import LocalExecutor
-from pandaset_build.ingest import ingest
-from pandaset_build.plan import RegionPlan, plan_image
-from pandaset_build.recipe import default_recipe
-from pandaset_build.render import render_fast, render_reference
+from pandaset_build import distortions
+from pandaset_build.config import vocab
+from pandaset_build.config.recipe import default_recipe
+from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.render.plan import RegionPlan, plan_image
+from pandaset_build.render.renderer import render_fast, render_reference
+from pandaset_build.stages.distort import load_frame, read_sources, source_index
+from pandaset_build.stages.ingest import ingest
+from pandaset_build.store.build import open_build
 
 
 def distort_args(build: Path, workers: int = 1) -> list[str]:

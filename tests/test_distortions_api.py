@@ -7,7 +7,8 @@ import pytest
 from distortion_photos import params, photo
 from PIL import Image
 
-from pandaset_build import vocab
+from pandaset_build.config import vocab
+from pandaset_build.config.recipe import default_recipe
 from pandaset_build.distortions import (
     UnknownDistortionError,
     apply,
@@ -16,8 +17,7 @@ from pandaset_build.distortions import (
     names,
     scale_params,
 )
-from pandaset_build.recipe import default_recipe
-from pandaset_build.sources.record import BadInput
+from pandaset_build.store.records import BadInput
 
 IMG = photo("chelsea", 64, 72)
 RANDOM = [k for k in names() if get(k).random]

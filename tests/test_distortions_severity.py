@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from distortion_photos import PHOTOS, photo, psnr
 
-from pandaset_build import vocab
+from pandaset_build.config import vocab
 from pandaset_build.distortions import apply, names
 
 DEPICTQA_KEYS = [k for k in names() if k.split("/")[0] not in vocab.WEATHER_FAMILIES]

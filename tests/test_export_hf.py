@@ -14,10 +14,10 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from scored_build import load_split, make_scored_build
 
-from pandaset_build import vocab
-from pandaset_build.export import export
-from pandaset_build.scored import MissingScores
-from pandaset_build.sources.record import decode_mask
+from pandaset_build.config import vocab
+from pandaset_build.stages.export import export
+from pandaset_build.store.records import decode_mask
+from pandaset_build.store.scored import MissingScores
 
 TAGS = {"train": ["a.png", "b.jpg", "c.png"], "test": ["seagull_d.png"]}
 

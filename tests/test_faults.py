@@ -11,10 +11,10 @@ import psutil
 import pytest
 from conftest import make_folder_dataset, run_cli, start_cli, tree_bytes, write_recipe
 
-from pandaset_build import distort as distort_module
-from pandaset_build.builddir import BuildError, atomic_path, build_lock, open_build
-from pandaset_build.distort import distort
-from pandaset_build.executor import LocalExecutor
+from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.stages import distort as distort_module
+from pandaset_build.stages.distort import distort
+from pandaset_build.store.build import BuildError, atomic_path, build_lock, open_build
 
 OUTPUTS = ("sources", "versions", "plans", "scores")
 

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from pandaset_build import metrics
+from pandaset_build.labels import metrics
 
 
 @pytest.mark.parametrize("seed", range(8))

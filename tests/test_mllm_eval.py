@@ -17,11 +17,11 @@ from PIL import Image
 from scipy import stats
 from sklearn import metrics as skm
 
+from pandaset_build.config.vocab import DISTORTIONS
 from pandaset_build.mllm import run as run_module
 from pandaset_build.mllm.bench import load_bench
 from pandaset_build.mllm.images import decode_data_url, region_views
 from pandaset_build.mllm.run import eval_mllm
-from pandaset_build.vocab import DISTORTIONS
 
 MISS = -1
 FAST = {"timeout": 0.3, "max_retries": 2, "backoff": 0.01, "quiet": True}

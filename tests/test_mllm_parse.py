@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pandaset_build.config.vocab import COMPARISON_ID, DISTORTION_ID
 from pandaset_build.mllm.parse import (
     comparison_id,
     distortion_id,
@@ -13,7 +14,6 @@ from pandaset_build.mllm.parse import (
     score_value,
     severity_id,
 )
-from pandaset_build.vocab import COMPARISON_ID, DISTORTION_ID
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from pandaset_build.mllm.prompts import (
     prompts_for,
     region_prompts,
 )
-from pandaset_build.sources.record import encode_mask
+from pandaset_build.store.records import encode_mask
 
 
 def test_region_views_crop_dim_and_red_box() -> None:

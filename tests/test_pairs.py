@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from scored_build import make_scored_build
 
-from pandaset_build import vocab
-from pandaset_build.pairs import iter_pairs
-from pandaset_build.scored import MissingScores, ScoredBuild
+from pandaset_build.config import vocab
+from pandaset_build.labels.pairs import iter_pairs
+from pandaset_build.store.scored import MissingScores, ScoredBuild
 
 
 def expected_label(d: float) -> str:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from panda_tiny import SIZE, TAGS, build_tiny_bench, region_masks, region_score, uncompressed_rle
 
+from pandaset_build.config.panda import AugmentConfig
+from pandaset_build.config.vocab import COMPARISON_ID, VERSIONS
 from pandaset_build.panda.augment import augment_pair
-from pandaset_build.panda.config import AugmentConfig
 from pandaset_build.panda.data import PandaPairDataset, collate_pairs, comparison_label, decode_mask
 from pandaset_build.panda.pandabench import PandaBenchSource
-from pandaset_build.vocab import COMPARISON_ID, VERSIONS
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import timm
 import torch
 from panda_tiny import SIZE, tiny_config
 
+from pandaset_build.config.panda import ModelConfig, PandaConfig
 from pandaset_build.panda.backbone import BackboneWeightsError, build_backbone
-from pandaset_build.panda.build import build_model
-from pandaset_build.panda.config import ModelConfig, PandaConfig
+from pandaset_build.panda.factory import build_model
 
 TINY_VIT = {"embed_dim": 32, "depth": 1, "num_heads": 2}
 

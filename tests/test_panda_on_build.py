@@ -9,18 +9,18 @@ import torch
 from conftest import make_folder_dataset, write_recipe
 from panda_tiny import tiny_config
 
-from pandaset_build.builddir import open_build
-from pandaset_build.distort import distort
-from pandaset_build.executor import LocalExecutor
-from pandaset_build.export import export
-from pandaset_build.ingest import ingest
+from pandaset_build.engine.stage import LocalExecutor
 from pandaset_build.panda.baselines import RandomBaseline
 from pandaset_build.panda.evaluate import evaluate
 from pandaset_build.panda.heads import PandaOutput
 from pandaset_build.panda.losses import panda_loss
 from pandaset_build.panda.parquet_sources import HFExportSource, SubsetSource
 from pandaset_build.panda.train import train
-from pandaset_build.score import score
+from pandaset_build.stages.distort import distort
+from pandaset_build.stages.export import export
+from pandaset_build.stages.ingest import ingest
+from pandaset_build.stages.score import score
+from pandaset_build.store.build import open_build
 
 
 def scored_export(tmp_path: Path) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pandaset_build import vocab
-from pandaset_build.recipe import RECIPE_DIR, RecipeError, load_recipe
+from pandaset_build.config import vocab
+from pandaset_build.config.recipe import RECIPE_DIR, RecipeError, load_recipe
 
 
 def write_variant(tmp_path: Path, edit) -> Path:

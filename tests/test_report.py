@@ -11,7 +11,7 @@ from PIL import Image
 from rich.console import Console
 from scored_build import make_scored_build
 
-from pandaset_build.report import report
+from pandaset_build.stages.report import report
 
 
 def test_report_outputs(tmp_path: Path) -> None:

@@ -18,14 +18,14 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from pandaset_build import distortions
-from pandaset_build.builddir import open_build
-from pandaset_build.distort import distort
-from pandaset_build.executor import LocalExecutor
-from pandaset_build.ingest import ingest
-from pandaset_build.preview import preview
-from pandaset_build.recipe import load_recipe
-from pandaset_build.score import PairScorer, score
-from pandaset_build.scoring import load_metric
+from pandaset_build.config.recipe import load_recipe
+from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.iqa.metric import load_metric
+from pandaset_build.stages.distort import distort
+from pandaset_build.stages.ingest import ingest
+from pandaset_build.stages.preview import preview
+from pandaset_build.stages.score import PairScorer, score
+from pandaset_build.store.build import open_build
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

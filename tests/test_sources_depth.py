@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pandaset_build.sources.depth import find_depth
+from pandaset_build.sources.depth_files import find_depth
 
 
 def test_find_depth(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from sources_data import (
 )
 
 from pandaset_build.sources import READERS, folder
-from pandaset_build.sources.record import BadInput
+from pandaset_build.store.records import BadInput
 
 SIDECAR = {
     "segments": [

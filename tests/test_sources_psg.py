@@ -12,7 +12,7 @@ import pytest
 from sources_data import LOAD_CORRUPTIONS, Sample, check_regions, expect_bad, panoptic_sample
 
 from pandaset_build.sources import READERS, psg
-from pandaset_build.sources.record import BadInput, Relation
+from pandaset_build.store.records import BadInput, Relation
 
 THINGS = ["person", "dog"]
 STUFF = ["sky", "grass", "wall"]

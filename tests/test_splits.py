@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import write_recipe
 
-from pandaset_build.recipe import load_recipe
-from pandaset_build.splits import SplitRule
+from pandaset_build.config.recipe import load_recipe
+from pandaset_build.labels.splits import SplitRule
 
 
 def test_split_fractions_and_stability(tmp_path: Path) -> None:

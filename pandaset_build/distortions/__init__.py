@@ -10,8 +10,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .. import vocab
-from ..recipe import Recipe, default_recipe
+from ..config import vocab
+from ..config.recipe import Recipe, default_recipe
 from . import (  # noqa: F401  (importing a module registers its sub-types)
     blur,
     brightness,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from pandaset_build import vocab
+from pandaset_build.config import vocab
 
 SIDES = ("anchor", "target")
 

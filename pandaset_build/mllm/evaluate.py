@@ -12,7 +12,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from pandaset_build import metrics
+from pandaset_build.labels import metrics
 
 from .bench import SIDES, BenchPair
 from .parse import FIELDS, RegionAnswer

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pandaset_build import vocab
+from pandaset_build.config import vocab
 
 from .bench import SIDES
 

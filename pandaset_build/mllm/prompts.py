@@ -9,7 +9,7 @@ from pathlib import Path
 from string import Template
 from typing import Any, Literal
 
-from pandaset_build import vocab
+from pandaset_build.config import vocab
 
 from .bench import SIDES, BenchPair
 from .images import data_url, open_rgb, region_views

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pandaset_build.builddir import write_bytes_atomic, write_json_atomic
+from pandaset_build.store.build import write_bytes_atomic, write_json_atomic
 
 from .bench import BenchPair, load_bench
 from .client import ChatClient, ClientConfig, Messages, Reply, ResponseCache

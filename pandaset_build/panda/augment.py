@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pandaset_build.panda.config import AugmentConfig
+from pandaset_build.config.panda import AugmentConfig
 
 
 def _hflip_boxes(boxes: np.ndarray, size: int) -> np.ndarray:

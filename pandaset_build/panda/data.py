@@ -11,11 +11,11 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from torch.utils.data import Dataset
 
-from pandaset_build.pairs import compare
+from pandaset_build.config.panda import AugmentConfig
+from pandaset_build.config.recipe import Comparison
+from pandaset_build.labels.pairs import compare
 from pandaset_build.panda.augment import augment_pair
-from pandaset_build.panda.config import AugmentConfig
 from pandaset_build.panda.records import ImageLike, MaskLike, PairRecord, PairSource
-from pandaset_build.recipe import Comparison
 
 Sample = dict[str, Any]
 

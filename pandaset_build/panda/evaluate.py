@@ -12,10 +12,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from pandaset_build import metrics
-from pandaset_build.panda.build import build_model, forward_batch
-from pandaset_build.panda.config import PandaConfig
+from pandaset_build.config.panda import PandaConfig
+from pandaset_build.labels import metrics
 from pandaset_build.panda.data import PandaPairDataset, collate_pairs, to_device
+from pandaset_build.panda.factory import build_model, forward_batch
 from pandaset_build.panda.graph import PairPrediction, graph_filename, pair_graph, write_graph
 from pandaset_build.panda.pandabench import PandaBenchSource, Triple
 from pandaset_build.panda.records import PairSource

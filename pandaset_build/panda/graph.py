@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pandaset_build.vocab import COMPARISONS, DISTORTIONS, SEVERITIES
+from pandaset_build.config.vocab import COMPARISONS, DISTORTIONS, SEVERITIES
 
 COLORS = {"1": "#D9ACF5", "2": "#BBD8A3", "attribute": "#FFACC7", "art": "#BCCEF8"}
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pandaset_build.vocab import COMPARISONS, DISTORTIONS, SEVERITIES
+from pandaset_build.config.vocab import COMPARISONS, DISTORTIONS, SEVERITIES
 
 N_COMPARISONS, N_DISTORTIONS, N_SEVERITIES = len(COMPARISONS), len(DISTORTIONS), len(SEVERITIES)
 

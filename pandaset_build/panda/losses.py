@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pandaset_build.panda.config import LossConfig
+from pandaset_build.config.panda import LossConfig
 from pandaset_build.panda.heads import PandaOutput
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pandaset_build.config.panda import ModelConfig
 from pandaset_build.panda.backbone import PatchBackbone, pair_features
-from pandaset_build.panda.config import ModelConfig
 from pandaset_build.panda.heads import (
     N_COMPARISONS,
     N_DISTORTIONS,

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from pandaset_build.config.vocab import DISTORTION_ID, MIXED_VERSIONS
 from pandaset_build.panda.records import PairRecord, RegionLabels
-from pandaset_build.vocab import DISTORTION_ID, MIXED_VERSIONS
 
 NON_VERSION_FOLDERS = frozenset({"stats", "depth", "gt"})
 Triple = tuple[str, str, str]  # (anchor version, target version, tag)

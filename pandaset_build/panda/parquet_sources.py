@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from pandaset_build.panda.records import PairRecord, RegionLabels
-from pandaset_build.tables import parquet_files
+from pandaset_build.store.tables import parquet_files
 
 
 def parquet_rows(folder: Path) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from pandaset_build.vocab import MIXED_VERSIONS
+from pandaset_build.config.vocab import MIXED_VERSIONS
 
 ImageLike = str | Path | np.ndarray  # file path, or an H x W x 3 uint8 RGB array
 MaskLike = np.ndarray | dict[str, Any] | None  # H x W array, COCO RLE {size, counts}, or missing

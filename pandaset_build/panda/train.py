@@ -16,10 +16,10 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from pandaset_build.panda.build import build_model, forward_batch
-from pandaset_build.panda.config import PandaConfig
+from pandaset_build.config.panda import PandaConfig
 from pandaset_build.panda.data import PandaPairDataset, collate_pairs, to_device
 from pandaset_build.panda.evaluate import compute_metrics, predict
+from pandaset_build.panda.factory import build_model, forward_batch
 from pandaset_build.panda.heads import PandaOutput
 from pandaset_build.panda.losses import panda_loss
 from pandaset_build.panda.pandabench import PandaBenchSource

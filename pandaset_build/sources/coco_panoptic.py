@@ -16,7 +16,7 @@ from typing import Any
 
 from pandaset_build.sources.common import collect, read_json, require_keys
 from pandaset_build.sources.panoptic import Category, load_panoptic, segment_payloads
-from pandaset_build.sources.record import BadInput, Item, SourceRecord
+from pandaset_build.store.records import BadInput, Item, SourceRecord
 
 SOURCE = "coco-panoptic"
 KEYS = ("images", "annotations", "categories")

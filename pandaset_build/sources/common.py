@@ -10,7 +10,7 @@ from typing import Any
 
 from PIL import Image
 
-from pandaset_build.sources.record import BadInput, Item
+from pandaset_build.store.records import BadInput, Item
 
 IMAGE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 

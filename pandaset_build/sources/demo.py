@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from pandaset_build.sources import coco_panoptic
-from pandaset_build.sources.record import BadInput, Item, SourceRecord
+from pandaset_build.store.records import BadInput, Item, SourceRecord
 
 DEMO_ROOT = Path(__file__).resolve().parent.parent / "demo"
 DEMO_SPLIT = "demo"

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from pandaset_build.sources.common import collect, image_size, read_json, reading
-from pandaset_build.sources.record import (
+from pandaset_build.store.records import (
     BadInput,
     Item,
     Region,

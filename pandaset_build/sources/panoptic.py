@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from pandaset_build.sources.common import image_size, reading
-from pandaset_build.sources.record import (
+from pandaset_build.store.records import (
     BadInput,
     Item,
     Region,

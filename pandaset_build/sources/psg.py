@@ -17,7 +17,7 @@ from typing import Any
 
 from pandaset_build.sources.common import collect, read_json, require_keys
 from pandaset_build.sources.panoptic import Category, load_panoptic, segment_payloads
-from pandaset_build.sources.record import BadInput, Item, Relation, SourceRecord
+from pandaset_build.store.records import BadInput, Item, Relation, SourceRecord
 
 SOURCE = "psg"
 KEYS = ("data", "thing_classes", "stuff_classes", "predicate_classes")

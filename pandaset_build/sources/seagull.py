@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from pandaset_build.sources.common import collect, image_size
-from pandaset_build.sources.record import (
+from pandaset_build.store.records import (
     BadInput,
     Item,
     Region,

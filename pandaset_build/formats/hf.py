@@ -1,0 +1,116 @@
+"""`export --layout hf`: references, versions and pairs as streamed, sharded parquet."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from pandaset_build.config import vocab
+from pandaset_build.formats.card import write_card
+from pandaset_build.formats.features import CONFIGS
+from pandaset_build.formats.shards import ShardWriter, staged_folder
+from pandaset_build.formats.summary import ExportSummary
+from pandaset_build.labels.pairs import DIFFICULTIES, Pair, image_pairs
+from pandaset_build.labels.stats import LabelStats
+from pandaset_build.store.build import Build
+from pandaset_build.store.scored import ScoredBuild, ScoredImage
+from pandaset_build.store.tables import version_path
+
+
+def reference_row(image: ScoredImage) -> dict[str, Any]:
+    source = image.source
+    return {
+        "tag": image.tag,
+        "split": image.split,
+        "source": source["source"],
+        "image": {"bytes": Path(source["image_path"]).read_bytes(), "path": None},
+        "width": source["width"],
+        "height": source["height"],
+        "regions": [
+            {**region, "description": region["description"] or ""} for region in source["regions"]
+        ],
+        "relations": source["relations"],
+    }
+
+
+def version_row(build: Build, image: ScoredImage, version: str) -> dict[str, Any]:
+    path = version_path(build, version, image.split, image.tag)
+    return {
+        "tag": image.tag,
+        "split": image.split,
+        "version": version,
+        "image": {"bytes": path.read_bytes(), "path": None},
+        "image_score": image.image_scores[version],
+        "regions": [
+            {
+                "region_id": plan["region_id"],
+                "distortion": vocab.DISTORTION_ID[plan["distortion"]],
+                "subtype": plan["subtype"],
+                "severity": vocab.SEVERITY_ID[plan["severity"]],
+                "level": plan["level"],
+                "params": plan["params"],
+                "score": score,
+                "isp": plan["isp"],
+            }
+            for plan, score in zip(image.plans[version], image.region_scores[version], strict=True)
+        ],
+    }
+
+
+def pair_row(pair: Pair) -> dict[str, Any]:
+    return {
+        "tag": pair.tag,
+        "split": pair.split,
+        "anchor_version": pair.anchor,
+        "target_version": pair.target,
+        "difficulty": DIFFICULTIES.index(pair.difficulty),
+        "image_comparison": pair.image_comparison,
+        "image_score_diff": pair.image_score_diff,
+        "regions": [
+            {"region_id": r.region_id, "comparison": r.comparison, "score_diff": r.score_diff}
+            for r in pair.regions
+        ],
+    }
+
+
+def expected_rows(scored: ScoredBuild) -> dict[str, dict[str, int]]:
+    """Rows per configuration and split, known before anything is written."""
+    n = len(scored.versions)
+    per_image = {"references": 1, "versions": n, "pairs": n * (n - 1)}
+    return {
+        config: {split: scored.count(split) * k for split in scored.splits}
+        for config, k in per_image.items()
+    }
+
+
+def export_hf(build: Build) -> ExportSummary:
+    """Write `export/hf/` (data shards and README.md card); nothing is left on failure."""
+    start = time.perf_counter()
+    scored = ScoredBuild(build)
+    scored.check()
+    rows = expected_rows(scored)
+    rule = build.recipe.comparison
+    stats = LabelStats()
+    final = build.path("export", "hf")
+    with staged_folder(final) as out:
+        writers = {
+            (config, split): ShardWriter(
+                out / "data" / config, split, CONFIGS[config], n, build.recipe.export.rows_per_shard
+            )
+            for config, per_split in rows.items()
+            for split, n in per_split.items()
+        }
+        for image in scored.iter_images():
+            stats.add_image(image)
+            writers["references", image.split].write(reference_row(image))
+            for version in scored.versions:
+                writers["versions", image.split].write(version_row(build, image, version))
+            for pair in image_pairs(image, scored.versions, rule):
+                stats.add_pair(pair)
+                writers["pairs", image.split].write(pair_row(pair))
+        files = sum(len(writer.close()) for writer in writers.values())
+        write_card(out / "README.md", build, scored, rows, stats)
+    return ExportSummary(
+        "hf", final, rows, files, time.perf_counter() - start, stats=stats.to_json(scored.splits)
+    )

@@ -1,0 +1,196 @@
+"""PandaBench Easy / Medium / Hard: published pair lists or seeded samples of the test split."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pandaset_build.config import vocab
+from pandaset_build.formats.card import card_yaml, front_matter
+from pandaset_build.formats.features import BENCH
+from pandaset_build.formats.shards import ShardWriter, staged_folder
+from pandaset_build.labels.pairs import DIFFICULTIES, difficulty, make_pair
+from pandaset_build.labels.splits import resolve_manifest_path
+from pandaset_build.store.build import Build, write_bytes_atomic
+from pandaset_build.store.scored import ScoredBuild, ScoredImage, name_some
+from pandaset_build.store.tables import version_path
+
+BENCH_SPLIT = "test"
+IMAGE_CACHE = 16
+Triple = tuple[str, str, str]
+
+
+class ManifestError(ValueError):
+    """A bench manifest cannot be used with this build; the message says why."""
+
+
+@dataclass
+class BenchSummary:
+    folder: Path
+    pairs: dict[str, int]
+    selection: str
+
+
+def load_bench_manifest(name_or_path: str) -> dict[str, list[Triple]]:
+    """Difficulty -> [(anchor_version, target_version, tag)] in the manifest's order."""
+    try:
+        path = resolve_manifest_path(name_or_path)
+    except FileNotFoundError as err:
+        raise ManifestError(str(err)) from None
+    data = json.loads(path.read_text())
+    lists = {k: [tuple(t) for t in data[k]] for k in DIFFICULTIES if k in data}
+    if not lists:
+        raise ManifestError(f"{path}: needs at least one of {list(DIFFICULTIES)}")
+    return lists  # type: ignore[return-value]
+
+
+def check_manifest(scored: ScoredBuild, lists: dict[str, list[Triple]]) -> None:
+    """Refuse a manifest naming tags or versions the build does not hold."""
+    tags = sorted(
+        {tag for triples in lists.values() for _, _, tag in triples} - set(scored.split_of)
+    )
+    versions = sorted(
+        {v for triples in lists.values() for a, t, _ in triples for v in (a, t)}
+        - set(scored.versions)
+    )
+    problems = []
+    if tags:
+        problems.append(f"tags the build lacks: {name_some(tags)}")
+    if versions:
+        problems.append(f"versions the recipe lacks: {name_some(versions)}")
+    wrong = [f"{a}/{t}/{tag} in {k}" for k, (a, t, tag) in _flat(lists) if difficulty(a, t) != k]
+    if wrong:
+        problems.append(f"pairs in the wrong difficulty list: {name_some(wrong)}")
+    if problems:
+        raise ManifestError("bench manifest does not fit this build: " + "; ".join(problems))
+
+
+def _flat(lists: dict[str, list[Triple]]) -> list[tuple[str, Triple]]:
+    return [(k, triple) for k, triples in lists.items() for triple in triples]
+
+
+def hard_pairs(tags: list[str]) -> list[Triple]:
+    """(mixed, mixed2) and (mixed2, mixed) of every tag."""
+    first, second = vocab.MIXED_VERSIONS
+    return [pair for tag in tags for pair in ((first, second, tag), (second, first, tag))]
+
+
+def candidates(tags: list[str], versions: list[str], kind: str) -> list[Triple]:
+    """Every ordered pair of a difficulty class over the given tags."""
+    if kind == "hard":
+        return hard_pairs(tags) if set(vocab.MIXED_VERSIONS) <= set(versions) else []
+    return [
+        (a, t, tag)
+        for tag in tags
+        for a in versions
+        for t in versions
+        if a != t and difficulty(a, t) == kind
+    ]
+
+
+def sample(triples: list[Triple], size: int, seed: int, kind: str) -> list[Triple]:
+    """`size` triples drawn without replacement with a generator fixed by (seed, kind)."""
+    if len(triples) <= size:
+        return triples
+    rng = np.random.default_rng([seed, DIFFICULTIES.index(kind)])
+    picked = rng.choice(len(triples), size=size, replace=False)
+    if kind == "hard":
+        picked = np.sort(picked)
+    return [triples[i] for i in picked]
+
+
+def select(scored: ScoredBuild, manifest: str | None) -> tuple[dict[str, list[Triple]], str]:
+    """The pairs of each bench split and a description of how they were chosen."""
+    recipe = scored.build.recipe
+    sizes = {"easy": recipe.bench.easy, "medium": recipe.bench.medium, "hard": recipe.bench.hard}
+    tags = scored.tags(BENCH_SPLIT)
+    chosen = {}
+    listed: dict[str, list[Triple]] = {}
+    if manifest is not None:
+        listed = load_bench_manifest(manifest)
+        check_manifest(scored, listed)
+    for kind in DIFFICULTIES:
+        if kind in listed:
+            chosen[kind] = listed[kind]
+        else:
+            pool = candidates(tags, scored.versions, kind)
+            chosen[kind] = sample(pool, sizes[kind], recipe.seed, kind)
+    sampled = f"sampled from the {BENCH_SPLIT} split with recipe seed {recipe.seed}"
+    how = f"manifest {manifest}, unlisted splits {sampled}" if manifest else sampled
+    return chosen, how
+
+
+def bench_row(build: Build, image: ScoredImage, anchor: str, target: str) -> dict[str, Any]:
+    pair = make_pair(image, anchor, target, build.recipe.comparison)
+    sides = {"anchor": anchor, "target": target}
+    row: dict[str, Any] = {"tag": image.tag, "anchor_version": anchor, "target_version": target}
+    for side, version in sides.items():
+        path = version_path(build, version, image.split, image.tag)
+        row[f"{side}_image"] = {"bytes": path.read_bytes(), "path": None}
+        row[f"{side}_image_score"] = image.image_scores[version]
+    row["image_comparison"] = pair.image_comparison
+    regions = []
+    for i, (region, comparison) in enumerate(
+        zip(image.source["regions"], pair.regions, strict=True)
+    ):
+        entry = {
+            "region_id": region["region_id"],
+            "name": region["name"],
+            "description": region["description"] or "",
+            "category_id": region["category_id"],
+            "bbox": region["bbox"],
+            "mask": region["mask"],
+            "comparison": comparison.comparison,
+        }
+        for side, version in sides.items():
+            plan = image.plans[version][i]
+            entry[f"{side}_distortion"] = vocab.DISTORTION_ID[plan["distortion"]]
+            entry[f"{side}_severity"] = vocab.SEVERITY_ID[plan["severity"]]
+            entry[f"{side}_score"] = image.region_scores[version][i]
+        regions.append(entry)
+    row["regions"] = regions
+    return row
+
+
+def bench_card(kind: str, pairs: int, selection: str, build: Build) -> str:
+    header = card_yaml({kind: BENCH}, {kind: [BENCH_SPLIT]})
+    header["configs"][0]["data_files"][0]["path"] = f"data/{BENCH_SPLIT}-*.parquet"
+    return front_matter(header) + (
+        f"\n# PandaBench {kind.capitalize()}\n\n"
+        f"{pairs} ordered pairs of versions of {BENCH_SPLIT} images of the build made with recipe "
+        f"`{build.recipe.name}` ({build.recipe.digest()[:12]}); pairs: {selection}.\n"
+        "Each row holds the anchor and target images (the scored lossless PNGs), and per region "
+        "(matched by index) its mask (COCO RLE), box (xywh), name, both sides' distortion, "
+        "severity and score, and the comparison label of anchor relative to target.\n\n"
+        f"```python\nload_dataset('bench/{kind}', split='{BENCH_SPLIT}')\n```\n"
+    )
+
+
+def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
+    """Write `bench/easy|medium|hard`, each a parquet dataset with a card."""
+    scored = ScoredBuild(build)
+    scored.check()
+    chosen, selection = select(scored, manifest)
+    load: Callable[[str], ScoredImage] = lru_cache(maxsize=IMAGE_CACHE)(scored.image)
+    final = build.path("bench")
+    with staged_folder(final) as out:
+        for kind, triples in chosen.items():
+            writer = ShardWriter(
+                out / kind / "data",
+                BENCH_SPLIT,
+                BENCH,
+                len(triples),
+                build.recipe.export.rows_per_shard,
+            )
+            for anchor, target, tag in triples:
+                writer.write(bench_row(build, load(tag), anchor, target))
+            writer.close()
+            card = bench_card(kind, len(triples), selection, build)
+            write_bytes_atomic(out / kind / "README.md", card.encode())
+    return BenchSummary(final, {k: len(v) for k, v in chosen.items()}, selection)

@@ -1,0 +1,19 @@
+"""Exports of a scored build: Hugging Face parquet shards or the published PandaBench layout."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pandaset_build.formats.hf import export_hf
+from pandaset_build.formats.pandabench import export_pandabench
+from pandaset_build.formats.summary import ExportSummary
+from pandaset_build.store.build import Build
+
+
+def export(build: Build, layout: Literal["hf", "pandabench"] = "hf") -> ExportSummary:
+    """Export a scored build in one layout; raises MissingScores before writing anything."""
+    if layout == "hf":
+        return export_hf(build)
+    if layout == "pandabench":
+        return export_pandabench(build)
+    raise ValueError(f"unknown export layout {layout!r}; known: hf, pandabench")

@@ -1,0 +1,200 @@
+"""Statistics of the paper's figure 6 (table, JSON, plot) and sample sheets of a scored build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import matplotlib
+import numpy as np
+from PIL import Image, ImageDraw
+from rich.console import Console
+from rich.table import Table
+
+from pandaset_build.config import vocab
+from pandaset_build.labels.pairs import image_pairs, make_pair
+from pandaset_build.labels.stats import LabelStats
+from pandaset_build.store.build import Build, atomic_path, write_bytes_atomic, write_json_atomic
+from pandaset_build.store.images import encode_png, read_rgb
+from pandaset_build.store.records import decode_mask
+from pandaset_build.store.scored import ScoredBuild, ScoredImage
+from pandaset_build.store.tables import version_path
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+TILE = 192
+CAPTION = 28
+COMPARISON_COLOURS = {
+    "same": (255, 255, 0),
+    "slightly_worse": (255, 140, 0),
+    "significantly_worse": (255, 0, 0),
+    "slightly_better": (0, 200, 255),
+    "significantly_better": (0, 80, 255),
+}
+
+
+def collect_stats(scored: ScoredBuild) -> LabelStats:
+    """Label counts over every image and ordered pair, streamed."""
+    stats = LabelStats()
+    for image in scored.iter_images():
+        stats.add_image(image)
+        for pair in image_pairs(image, scored.versions, scored.build.recipe.comparison):
+            stats.add_pair(pair)
+    return stats
+
+
+def stats_table(stats: dict[str, Any]) -> Table:
+    """Regions per distortion and severity per split, and comparison shares."""
+    splits = list(stats["images"])
+    table = Table(title="PandaSet label statistics (regions over all versions)")
+    table.add_column("label")
+    for split in splits:
+        table.add_column(f"{split} ({stats['images'][split]} images)", justify="right")
+    for key in ("regions_per_distortion", "regions_per_severity"):
+        for name in vocab.DISTORTIONS if key == "regions_per_distortion" else vocab.SEVERITIES:
+            table.add_row(
+                f"{key.split('_')[-1]}: {name}", *(str(stats[key][s][name]) for s in splits)
+            )
+    for name in vocab.COMPARISONS:
+        shares = (f"{stats['comparison_shares'][s][name]:.1%}" for s in splits)
+        table.add_row(f"comparison: {name}", *shares)
+    return table
+
+
+def stats_plot(stats: dict[str, Any], path: Path) -> None:
+    """Grouped bars per split: distortion, severity, comparison share."""
+    splits = list(stats["images"])
+    panels = (
+        ("regions_per_distortion", vocab.DISTORTIONS, "regions per distortion"),
+        ("regions_per_severity", vocab.SEVERITIES, "regions per severity"),
+        ("comparison_shares", vocab.COMPARISONS, "comparison share of region pairs"),
+    )
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5), gridspec_kw={"width_ratios": [3, 1, 1.5]})
+    width = 0.8 / max(len(splits), 1)
+    for ax, (key, names, title) in zip(axes, panels, strict=True):
+        x = np.arange(len(names))
+        for i, split in enumerate(splits):
+            ax.bar(x + i * width, [stats[key][split][n] for n in names], width, label=split)
+        ax.set_xticks(x + width * (len(splits) - 1) / 2, names, rotation=60, ha="right")
+        ax.set_title(title)
+    axes[0].legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+def outlined(
+    image: np.ndarray, masks: list[np.ndarray], colours: list[tuple[int, int, int]]
+) -> np.ndarray:
+    """A copy of the image with each mask's outline drawn in its colour."""
+    out = image.copy()
+    for mask, colour in zip(masks, colours, strict=True):
+        edge = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3)))
+        out[edge > 0] = colour
+    return out
+
+
+def tile(image: np.ndarray, caption: str) -> Image.Image:
+    scale = TILE / max(image.shape[:2])
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_NEAREST)
+    out = Image.new("RGB", (TILE, TILE + CAPTION), "white")
+    out.paste(Image.fromarray(small), (0, CAPTION))
+    ImageDraw.Draw(out).multiline_text((2, 1), caption, fill="black")
+    return out
+
+
+def sheet(tiles: list[Image.Image], columns: int) -> np.ndarray:
+    rows = -(-len(tiles) // columns)
+    width, height = tiles[0].size
+    out = Image.new("RGB", (columns * width, rows * height), "white")
+    for i, t in enumerate(tiles):
+        out.paste(t, ((i % columns) * width, (i // columns) * height))
+    return np.asarray(out)
+
+
+def labels_sheet(build: Build, image: ScoredImage) -> np.ndarray:
+    """One image under all 15 labels: the reference (clean) and a version showing each family."""
+    masks = [decode_mask(r["mask"]) for r in image.source["regions"]]
+    tiles = [tile(read_rgb(image.source["image_path"]), "clean (reference)")]
+    for family in vocab.FAMILIES:
+        found = [
+            (v, [p["distortion"] == family for p in plans])
+            for v, plans in image.plans.items()
+            if any(p["distortion"] == family for p in plans)
+        ]
+        if not found:
+            tiles.append(tile(np.full((8, 8, 3), 255, np.uint8), f"{family}: not in this image"))
+            continue
+        version, chosen = found[0]
+        pixels = read_rgb(version_path(build, version, image.split, image.tag))
+        picked = [m for m, c in zip(masks, chosen, strict=True) if c]
+        tiles.append(
+            tile(outlined(pixels, picked, [(255, 255, 0)] * len(picked)), f"{family}\n({version})")
+        )
+    return sheet(tiles, 5)
+
+
+def example_pairs(versions: list[str]) -> list[tuple[str, str]]:
+    """An easy, a medium and a hard pair from the recipe's versions, where it has them."""
+    single = [v for v in versions if v not in vocab.MIXED_VERSIONS]
+    mixed = [v for v in versions if v in vocab.MIXED_VERSIONS]
+    pairs = []
+    if len(single) >= 2:
+        pairs.append((single[0], single[1]))
+    if single and mixed:
+        pairs.append((single[0], mixed[0]))
+    if len(mixed) >= 2:
+        pairs.append((mixed[0], mixed[1]))
+    return pairs
+
+
+def pairs_sheet(build: Build, image: ScoredImage, versions: list[str]) -> np.ndarray:
+    """Easy / medium / hard example pairs; outlines coloured by the region comparison."""
+    masks = [decode_mask(r["mask"]) for r in image.source["regions"]]
+    tiles = []
+    for anchor, target in example_pairs(versions):
+        pair = make_pair(image, anchor, target, build.recipe.comparison)
+        colours = [COMPARISON_COLOURS[vocab.COMPARISONS[r.comparison]] for r in pair.regions]
+        for side, version in (("anchor", anchor), ("target", target)):
+            pixels = read_rgb(version_path(build, version, image.split, image.tag))
+            caption = f"{pair.difficulty} {side}: {version}"
+            tiles.append(tile(outlined(pixels, masks, colours), caption))
+    legend = Image.new("RGB", (TILE, TILE + CAPTION), "white")
+    lines = [f"{name}: RGB{colour}" for name, colour in COMPARISON_COLOURS.items()]
+    ImageDraw.Draw(legend).multiline_text(
+        (2, 2), "\n".join(["outline colour:", *lines]), fill="black"
+    )
+    return sheet([*tiles, legend], 2)
+
+
+def distorted_regions(image: ScoredImage) -> int:
+    return sum(p["distortion"] != "clean" for plans in image.plans.values() for p in plans)
+
+
+def report(build: Build, console: Console | None = None) -> list[Path]:
+    """Write `report/stats.json`, `stats.png`, `labels_sheet.png`, `pairs_sheet.png`."""
+    scored = ScoredBuild(build)
+    scored.check()
+    stats = collect_stats(scored).to_json(scored.splits)
+    (console or Console()).print(stats_table(stats))
+    out = build.path("report")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [
+        out / "stats.json",
+        out / "stats.png",
+        out / "labels_sheet.png",
+        out / "pairs_sheet.png",
+    ]
+    write_json_atomic(paths[0], stats)
+    stats_plot(stats, paths[1])
+    image = max(
+        scored.iter_images(),
+        key=lambda im: sum(p["distortion"] != "clean" for v in im.plans.values() for p in v),
+    )
+    write_bytes_atomic(paths[2], encode_png(labels_sheet(build, image)))
+    write_bytes_atomic(paths[3], encode_png(pairs_sheet(build, image, scored.versions)))
+    return paths
