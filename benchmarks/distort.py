@@ -15,15 +15,17 @@ import numpy as np
 from common import make_dataset, measure
 
 from pandaset_build.config.recipe import default_recipe
+from pandaset_build.render.frame import Frame
 from pandaset_build.render.plan import plan_image
-from pandaset_build.render.renderer import Frame, render_fast, render_reference
+from pandaset_build.render.renderer import render_fast, render_reference
 from pandaset_build.store.images import encode_png
-from pandaset_build.store.records import encode_mask
+from pandaset_build.store.masks import encode_mask
+from pandaset_build.store.records import Region, SourceRecord
 
 STAGE = """
 from pathlib import Path
 from pandaset_build.store.build import open_build
-from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.engine.executors import LocalExecutor
 from pandaset_build.stages.ingest import ingest
 from pandaset_build.stages.distort import distort
 build = open_build(Path({build!r}), "default")
@@ -51,15 +53,17 @@ def regions(rng: np.random.Generator, height: int, width: int, count: int) -> np
     return np.argmin(distance, axis=-1)
 
 
-def source_record(tag: str, labels: np.ndarray, count: int) -> dict:
+def source_record(tag: str, labels: np.ndarray, count: int) -> SourceRecord:
     height, width = labels.shape
     rows = []
     for i in range(count):
         mask = labels == i
         ys, xs = np.nonzero(mask)
         bbox = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
-        rows.append({"region_id": i, "bbox": bbox, "mask": encode_mask(mask)})
-    return {"tag": tag, "width": width, "height": height, "regions": rows}
+        rows.append(
+            Region(i, "", 0, True, [float(v) for v in bbox], encode_mask(mask), int(mask.sum()))
+        )
+    return SourceRecord(tag, "bench", width, height, "", rows)
 
 
 def compare_paths(images: int, height: int, width: int, count: int) -> None:
@@ -75,7 +79,7 @@ def compare_paths(images: int, height: int, width: int, count: int) -> None:
         frame = Frame(
             image=image,
             masks=[labels == i for i in range(count)],
-            boxes=[r["bbox"] for r in source["regions"]],
+            boxes=[r.bbox for r in source.regions],
             distance=np.linspace(1, 0, height)[:, None].repeat(width, 1),
         )
         for version in recipe.versions:

@@ -14,7 +14,7 @@ from common import make_dataset, measure
 STAGE = """
 from pathlib import Path
 from pandaset_build.store.build import open_build
-from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.engine.executors import LocalExecutor
 from pandaset_build.stages.ingest import ingest
 build = open_build(Path({build!r}), "default")
 report = ingest(build, "folder", Path({data!r}), LocalExecutor({workers}))

@@ -25,7 +25,7 @@ RUN = """
 import json, sys
 from pathlib import Path
 from pandaset_build.store.build import open_build
-from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.engine.executors import LocalExecutor
 from pandaset_build.stages.ingest import ingest
 from pandaset_build.stages.distort import distort
 build = open_build(Path(sys.argv[1]), "default")

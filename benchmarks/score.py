@@ -16,15 +16,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pandaset_build.engine.stage import LocalExecutor
-from pandaset_build.iqa.metric import bucket_shape, load_metric, region_crops, resize_to
+from pandaset_build.engine.executors import LocalExecutor
+from pandaset_build.iqa.batching import PairScorer
+from pandaset_build.iqa.crops import bucket_shape, region_crops, resize_to
+from pandaset_build.iqa.metric import load_metric
 from pandaset_build.stages.distort import distort
 from pandaset_build.stages.ingest import ingest
-from pandaset_build.stages.score import PairScorer
 from pandaset_build.store.build import open_build
+from pandaset_build.store.catalog import read_sources, source_index
 from pandaset_build.store.images import read_rgb
-from pandaset_build.store.records import decode_mask
-from pandaset_build.store.tables import read_sources, source_index, version_path
+from pandaset_build.store.masks import decode_mask
 
 REGIONS_AT_PAPER_SCALE = 630_000
 
@@ -32,16 +33,16 @@ REGIONS_AT_PAPER_SCALE = 630_000
 def region_crops_of(build, source) -> list[tuple[np.ndarray, np.ndarray]]:
     """Every (version, region) crop pair exactly as the stage builds it: masked, bucketed."""
     scoring = build.recipe.scoring
-    reference = read_rgb(source["image_path"])
-    masks = [decode_mask(r["mask"]) for r in source["regions"]]
+    reference = read_rgb(source.image_path)
+    masks = [decode_mask(r.mask) for r in source.regions]
     images = [
-        read_rgb(version_path(build, v, source["split"], source["tag"]))
+        read_rgb(build.layout.version_image(v, source.split, source.tag))
         for v in build.recipe.versions
     ]
     crops = []
-    for index, region in enumerate(source["regions"]):
+    for index, region in enumerate(source.regions):
         for image in images:
-            distorted, ref = region_crops(image, reference, masks[index], region["bbox"])
+            distorted, ref = region_crops(image, reference, masks[index], region.bbox)
             shape = bucket_shape(*ref.shape[:2], scoring.bucket_long_sides, scoring.min_short_side)
             crops.append((resize_to(distorted, shape), resize_to(ref, shape)))
     return crops

@@ -40,8 +40,10 @@ def main() -> int:
     for label, names in (("only in A", only_a), ("only in B", only_b), ("differ", differ)):
         for name in names:
             print(f"{label}: {name}")
-    print(f"{len(set(a) & set(b)) - len(differ)} files identical, {len(differ)} differ, "
-          f"{len(only_a)} only in A, {len(only_b)} only in B")
+    print(
+        f"{len(set(a) & set(b)) - len(differ)} files identical, {len(differ)} differ, "
+        f"{len(only_a)} only in A, {len(only_b)} only in B"
+    )
     return 1 if only_a or only_b or differ else 0
 
 

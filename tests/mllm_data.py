@@ -20,7 +20,7 @@ from PIL import Image
 
 from pandaset_build.config import vocab
 from pandaset_build.mllm.images import decode_data_url
-from pandaset_build.store.records import encode_mask
+from pandaset_build.store.masks import encode_mask
 
 USAGE = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from pandaset_build.config import vocab
 from pandaset_build.store.build import Build, open_build
-from pandaset_build.store.records import encode_mask
+from pandaset_build.store.masks import encode_mask
 from pandaset_build.store.tables import PLANS, SCORES, SOURCES, write_table
 
 SHARD = 16
@@ -128,7 +128,7 @@ def make_scored_build(
             for version in build.recipe.versions:
                 plans.extend(plan_rows(tag, version, regions, rng))
                 noisy = np.clip(clean + rng.integers(-20, 20, clean.shape), 0, 255)
-                out = build.path("versions", version, split, f"{tag}.png")
+                out = build.layout.version_image(version, split, tag)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(png_bytes(noisy.astype(np.uint8)))
                 for region_id in [None, *range(regions)]:
@@ -145,12 +145,12 @@ def make_scored_build(
                         }
                     )
         name = f"{start // SHARD:05d}.parquet"
-        write_table(build.path("plans", name), plans, PLANS)
-        write_table(build.path("scores", name), scores, SCORES)
+        write_table(build.layout.plans / name, plans, PLANS)
+        write_table(build.layout.scores / name, scores, SCORES)
     for source in ("psg", "seagull"):
         rows = [row for row in sources if row["source"] == source]
         if rows:
-            write_table(build.path("sources", source, "00000.parquet"), rows, SOURCES)
+            write_table(build.layout.source_shard(source, "00000"), rows, SOURCES)
     return build
 
 

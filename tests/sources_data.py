@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from pandaset_build.store.records import BadInput, SourceRecord
+from pandaset_build.errors import BadInput
+from pandaset_build.store.records import SourceRecord
 
 LOAD_CORRUPTIONS = ("truncated", "corrupt", "mask_size", "missing_segment", "extra_id")
 

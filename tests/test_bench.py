@@ -11,8 +11,10 @@ from pycocotools import mask as mask_utils
 from scored_build import load_split, make_scored_build
 
 from pandaset_build.config import vocab
-from pandaset_build.labels.splits import MANIFEST_DIR, load_split_manifest
-from pandaset_build.stages.bench import ManifestError, split_bench
+from pandaset_build.config.manifests import MANIFEST_DIR
+from pandaset_build.errors import ManifestError
+from pandaset_build.labels.splits import load_split_manifest
+from pandaset_build.stages.bench import split_bench
 
 PUBLISHED = json.loads((MANIFEST_DIR / "published.json").read_text())
 REFERENCE = Path("/work/shared/reference/pandabench_published_pairs.json")
@@ -39,7 +41,7 @@ def test_published_manifest_reproduced(tmp_path: Path) -> None:
     build = make_scored_build(tmp_path, {"test": tags}, regions=2, size=16, bench=sizes)
     summary = split_bench(build, "published")
     assert summary.pairs == {"easy": 300, "medium": 300, "hard": 296}
-    out = build.path("bench")
+    out = build.layout.bench
     easy = load_split(out / "easy", None, "test", tmp_path / "cache")
     medium = load_split(out / "medium", None, "test", tmp_path / "cache")
     hard = load_split(out / "hard", None, "test", tmp_path / "cache")
@@ -63,7 +65,7 @@ def test_sampled_bench_is_seeded_and_classed(tmp_path: Path) -> None:
     build = make_scored_build(tmp_path, tags, bench={"easy": 30, "medium": 12, "hard": 4})
     first = split_bench(build)
     assert first.pairs == {"easy": 30, "medium": 12, "hard": 4}
-    out = build.path("bench")
+    out = build.layout.bench
     runs = []
     for _ in range(2):
         rows = {}
@@ -86,13 +88,13 @@ def test_manifest_with_missing_tags_names_them(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match=r"147 in all") as err:
         split_bench(build, "published")
     assert "107907_000000195045.jpg" in str(err.value)
-    assert not build.path("bench").exists()
+    assert not build.layout.bench.exists()
 
 
 def test_hard_masks_are_the_source_masks(tmp_path: Path) -> None:
     build = make_scored_build(tmp_path, {"test": ["x.png"]}, bench={"easy": 1, "medium": 1})
     split_bench(build)
-    hard = load_split(build.path("bench", "hard"), None, "test", tmp_path / "cache")
+    hard = load_split(build.layout.bench_split("hard"), None, "test", tmp_path / "cache")
     assert hard.num_rows == 2
     for region in hard[0]["regions"]:
         rle = {"size": region["mask"]["size"], "counts": region["mask"]["counts"].encode()}

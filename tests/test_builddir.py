@@ -10,7 +10,8 @@ from conftest import write_recipe
 
 from pandaset_build import __version__
 from pandaset_build.config.recipe import load_recipe
-from pandaset_build.store.build import BuildError, build_lock, open_build
+from pandaset_build.errors import BuildError
+from pandaset_build.store.build import build_lock, open_build
 
 
 def test_build_json_records_recipe_hash_version_seed(tmp_path: Path) -> None:

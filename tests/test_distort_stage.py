@@ -14,12 +14,14 @@ from conftest import kill_after, make_folder_dataset, run_cli, start_cli, tree_b
 from pandaset_build import distortions
 from pandaset_build.config import vocab
 from pandaset_build.config.recipe import default_recipe
-from pandaset_build.engine.stage import LocalExecutor
-from pandaset_build.render.plan import RegionPlan, plan_image
+from pandaset_build.engine.executors import LocalExecutor
+from pandaset_build.render.frame import load_frame
+from pandaset_build.render.plan import plan_image
 from pandaset_build.render.renderer import render_fast, render_reference
-from pandaset_build.stages.distort import load_frame, read_sources, source_index
 from pandaset_build.stages.ingest import ingest
 from pandaset_build.store.build import open_build
+from pandaset_build.store.catalog import read_sources, source_index
+from pandaset_build.store.records import RegionPlan
 
 
 def distort_args(build: Path, workers: int = 1) -> list[str]:
@@ -66,7 +68,7 @@ def demo_frame(tmp_path_factory: pytest.TempPathFactory):
     ingest(build, "demo", Path("."), LocalExecutor(1))
     index = dict(source_index(build))
     source = read_sources((("coffee.png", index["coffee.png"]),))[0]
-    return build, source, load_frame(build, source, plan_image(build.recipe, source))
+    return build, source, load_frame(build.recipe, source, plan_image(build.recipe, source))
 
 
 def all_regions(frame, key: str, level: int) -> list[RegionPlan]:

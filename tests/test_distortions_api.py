@@ -17,7 +17,7 @@ from pandaset_build.distortions import (
     names,
     scale_params,
 )
-from pandaset_build.store.records import BadInput
+from pandaset_build.errors import BadInput
 
 IMG = photo("chelsea", 64, 72)
 RANDOM = [k for k in names() if get(k).random]

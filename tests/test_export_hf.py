@@ -15,9 +15,9 @@ from pycocotools import mask as mask_utils
 from scored_build import load_split, make_scored_build
 
 from pandaset_build.config import vocab
+from pandaset_build.errors import MissingStageOutputs
 from pandaset_build.stages.export import export
-from pandaset_build.store.records import decode_mask
-from pandaset_build.store.scored import MissingScores
+from pandaset_build.store.masks import decode_mask
 
 TAGS = {"train": ["a.png", "b.jpg", "c.png"], "test": ["seagull_d.png"]}
 
@@ -114,27 +114,27 @@ def test_pairs_labels_agree_with_scores(exported: Path) -> None:
             assert vocab.COMPARISONS[region["comparison"]] == name
 
 
-def test_missing_scores_name_shards_and_write_nothing(tmp_path: Path) -> None:
+def test_missing_scores_name_the_images_and_write_nothing(tmp_path: Path) -> None:
     build = make_scored_build(tmp_path, {"train": [f"t{i:02d}.png" for i in range(20)]})
-    build.path("scores", "00001.parquet").unlink()
-    with pytest.raises(MissingScores, match=r"scores/00001\.parquet") as err:
+    (build.layout.scores / "00001.parquet").unlink()
+    with pytest.raises(MissingStageOutputs, match=r"scores are missing .* run `score`") as err:
         export(build, "hf")
     assert "t16.png" in str(err.value)
-    assert not build.path("export").exists()
-    with pytest.raises(MissingScores):
+    assert not (build.root / "export").exists()
+    with pytest.raises(MissingStageOutputs):
         export(build, "pandabench")
-    assert not build.path("export").exists()
+    assert not (build.root / "export").exists()
 
 
 def test_missing_region_scores_mid_export_leave_nothing(tmp_path: Path) -> None:
     build = make_scored_build(tmp_path, {"train": ["a.png", "b.png"]})
-    path = build.path("scores", "00000.parquet")
+    path = build.layout.scores / "00000.parquet"
     table = pq.read_table(path)
     keep = [not (r["tag"] == "b.png" and r["region_id"] == 2) for r in table.to_pylist()]
     pq.write_table(table.filter(keep), path)
-    with pytest.raises(MissingScores, match=r"b\.png"):
+    with pytest.raises(MissingStageOutputs, match=r"b\.png"):
         export(build, "hf")
-    assert not build.path("export").exists()
+    assert not (build.root / "export").exists()
 
 
 def test_png_version_bytes_decode_as_stored(exported: Path) -> None:

@@ -14,10 +14,9 @@ from pycocotools import mask as mask_utils
 from scored_build import make_scored_build
 
 from pandaset_build.config import vocab
-from pandaset_build.formats.pandabench import uncompressed_rle
 from pandaset_build.stages.export import export
 from pandaset_build.store.images import read_rgb
-from pandaset_build.store.records import decode_mask
+from pandaset_build.store.masks import decode_mask, uncompressed_rle
 
 TAGS = {"train": ["2391273_000000307074.jpg", "b.png"], "test": ["seagull_r5e443e5dt.png"]}
 

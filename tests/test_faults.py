@@ -11,10 +11,12 @@ import psutil
 import pytest
 from conftest import make_folder_dataset, run_cli, start_cli, tree_bytes, write_recipe
 
-from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.engine.executors import LocalExecutor
+from pandaset_build.errors import BuildError
 from pandaset_build.stages import distort as distort_module
 from pandaset_build.stages.distort import distort
-from pandaset_build.store.build import BuildError, atomic_path, build_lock, open_build
+from pandaset_build.store.atomic import atomic_path
+from pandaset_build.store.build import build_lock, open_build
 
 OUTPUTS = ("sources", "versions", "plans", "scores")
 

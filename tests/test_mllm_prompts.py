@@ -11,17 +11,17 @@ import pytest
 from mllm_data import bench_rows, write_bench
 from PIL import Image
 
+from pandaset_build.errors import TemplateError
 from pandaset_build.mllm.bench import load_bench
 from pandaset_build.mllm.images import DIM, RED, png, region_views
 from pandaset_build.mllm.prompts import (
-    TemplateError,
     Templates,
     find_hint,
     pair_prompt,
     prompts_for,
     region_prompts,
 )
-from pandaset_build.store.records import encode_mask
+from pandaset_build.store.masks import encode_mask
 
 
 def test_region_views_crop_dim_and_red_box() -> None:

@@ -11,8 +11,9 @@ import pytest
 from scored_build import make_scored_build
 
 from pandaset_build.config import vocab
+from pandaset_build.errors import MissingStageOutputs
 from pandaset_build.labels.pairs import iter_pairs
-from pandaset_build.store.scored import MissingScores, ScoredBuild
+from pandaset_build.store.scored import ScoredBuild
 
 
 def expected_label(d: float) -> str:
@@ -57,9 +58,9 @@ def test_every_pair_and_label(tmp_path: Path) -> None:
 
 def test_missing_score_rows_are_named(tmp_path: Path) -> None:
     build = make_scored_build(tmp_path, {"train": ["a.png", "b.png"]})
-    path = build.path("scores", "00000.parquet")
+    path = build.layout.scores / "00000.parquet"
     table = pq.read_table(path)
     keep = pc.not_equal(table.column("tag"), "b.png")
     pq.write_table(table.filter(keep), path)
-    with pytest.raises(MissingScores, match=r"b\.png"):
+    with pytest.raises(MissingStageOutputs, match=r"b\.png"):
         ScoredBuild(build).check()

@@ -10,7 +10,8 @@ import torch
 from panda_tiny import SIZE, tiny_config
 
 from pandaset_build.config.panda import ModelConfig, PandaConfig
-from pandaset_build.panda.backbone import BackboneWeightsError, build_backbone
+from pandaset_build.errors import WeightsError
+from pandaset_build.panda.backbone import build_backbone
 from pandaset_build.panda.factory import build_model
 
 TINY_VIT = {"embed_dim": 32, "depth": 1, "num_heads": 2}
@@ -73,10 +74,10 @@ def test_missing_weights_error_names_both_ways(
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import
-    with pytest.raises(BackboneWeightsError, match="--backbone-weights") as err:
+    with pytest.raises(WeightsError, match="--backbone-weights") as err:
         build_backbone(None, pretrained=True, timm_kwargs=TINY_VIT, image_size=SIZE)
     assert "download" in str(err.value)
-    with pytest.raises(BackboneWeightsError, match="not found") as err:
+    with pytest.raises(WeightsError, match="not found") as err:
         build_backbone(tmp_path / "nope.pth", pretrained=True)
     assert "download" in str(err.value) and "--backbone-weights" in str(err.value)
 

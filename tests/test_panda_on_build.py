@@ -9,7 +9,7 @@ import torch
 from conftest import make_folder_dataset, write_recipe
 from panda_tiny import tiny_config
 
-from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.engine.executors import LocalExecutor
 from pandaset_build.panda.baselines import RandomBaseline
 from pandaset_build.panda.evaluate import evaluate
 from pandaset_build.panda.heads import PandaOutput
@@ -34,7 +34,7 @@ def scored_export(tmp_path: Path) -> Path:
     ):
         assert stage().ok
     export(build, "hf")
-    return build.path("export", "hf")
+    return build.layout.export("hf")
 
 
 def test_training_on_a_generated_build_beats_the_random_baseline(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from pandaset_build.config import vocab
-from pandaset_build.config.recipe import RECIPE_DIR, RecipeError, load_recipe
+from pandaset_build.config.recipe import RECIPE_DIR, load_recipe
+from pandaset_build.errors import RecipeError
 
 
 def write_variant(tmp_path: Path, edit) -> Path:

@@ -26,7 +26,7 @@ def test_report_outputs(tmp_path: Path) -> None:
     ]
     stats = json.loads(paths[0].read_text())
     assert stats["images"] == {"test": 1, "train": 2}
-    plans = pq.read_table(build.path("plans")).to_pylist()
+    plans = pq.read_table(build.layout.plans).to_pylist()
     train = Counter(p["distortion"] for p in plans if p["tag"] != "c.png")
     assert {k: v for k, v in stats["regions_per_distortion"]["train"].items() if v} == train
     assert sum(stats["region_comparisons"]["test"].values()) == 240 * 3

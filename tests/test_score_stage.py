@@ -19,12 +19,13 @@ from pycocotools import mask as mask_utils
 
 from pandaset_build import distortions
 from pandaset_build.config.recipe import load_recipe
-from pandaset_build.engine.stage import LocalExecutor
+from pandaset_build.engine.executors import LocalExecutor
+from pandaset_build.iqa.batching import PairScorer
 from pandaset_build.iqa.metric import load_metric
 from pandaset_build.stages.distort import distort
 from pandaset_build.stages.ingest import ingest
 from pandaset_build.stages.preview import preview
-from pandaset_build.stages.score import PairScorer, score
+from pandaset_build.stages.score import score
 from pandaset_build.store.build import open_build
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from sources_data import LOAD_CORRUPTIONS, Sample, check_regions, expect_bad, panoptic_sample
 
+from pandaset_build.errors import BadInput
 from pandaset_build.sources import READERS, coco_panoptic
-from pandaset_build.store.records import BadInput
 
 # Non-contiguous COCO ids, listed out of order; RANK is their position once sorted by id.
 CATEGORIES = [

@@ -21,8 +21,8 @@ from sources_data import (
     write_panoptic,
 )
 
+from pandaset_build.errors import BadInput
 from pandaset_build.sources import READERS, folder
-from pandaset_build.store.records import BadInput
 
 SIDECAR = {
     "segments": [

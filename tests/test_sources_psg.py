@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from sources_data import LOAD_CORRUPTIONS, Sample, check_regions, expect_bad, panoptic_sample
 
+from pandaset_build.errors import BadInput
 from pandaset_build.sources import READERS, psg
-from pandaset_build.store.records import BadInput, Relation
+from pandaset_build.store.records import Relation
 
 THINGS = ["person", "dog"]
 STUFF = ["sky", "grass", "wall"]

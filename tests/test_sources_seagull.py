@@ -12,8 +12,8 @@ import pytest
 from pycocotools import mask as mask_utils
 from sources_data import Segment, check_regions, expect_bad, make_segments, spoil_image, write_image
 
+from pandaset_build.errors import BadInput
 from pandaset_build.sources import READERS, seagull
-from pandaset_build.store.records import BadInput
 
 LOAD_BAD = (
     "rle_size",

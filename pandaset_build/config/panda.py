@@ -8,6 +8,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from pandaset_build.config.loader import load
+
 ModelKind = Literal["panda", "linear_probe", "attentive_probe", "random"]
 
 
@@ -93,9 +95,13 @@ class PandaConfig(_Strict):
     @classmethod
     def from_yaml(cls, path: str | Path) -> PandaConfig:
         """Load from a YAML file (the whole file, or its `panda:` section)."""
-        raw = yaml.safe_load(Path(path).read_text()) or {}
-        return cls.model_validate(raw.get("panda", raw))
+        return load_panda_config(path)
 
     def to_yaml(self) -> str:
         """Render as YAML."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def load_panda_config(name_or_path: str | Path) -> PandaConfig:
+    """A PANDA recipe by path or bundled name (`panda`, `panda_quickstart`), with `extends`."""
+    return load(PandaConfig, name_or_path, section="panda")

@@ -1,4 +1,4 @@
-"""Recipe schema (pydantic), YAML loading with `extends`, errors that name file and key."""
+"""The dataset recipe: its pydantic schema (every number that describes the dataset)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,12 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pandaset_build.config import vocab
+from pandaset_build.config.loader import RECIPE_DIR, load, validate
 
-RECIPE_DIR = Path(__file__).parent.parent / "recipes"
 SEVERITY_NAMES = vocab.SEVERITIES[1:]
-
-
-class RecipeError(ValueError):
-    """A recipe cannot be used; the message names the file, the key path and the problem."""
 
 
 class Strict(BaseModel):
@@ -251,67 +246,13 @@ class Recipe(Strict):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def resolve_recipe_path(name_or_path: str | Path) -> Path:
-    """A path as given, or a bundled recipe by bare name (`default`, `quickstart`, `panda`)."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    bundled = RECIPE_DIR / f"{name_or_path}.yaml"
-    if path.suffix == "" and bundled.exists():
-        return bundled
-    known = sorted(p.stem for p in RECIPE_DIR.glob("*.yaml"))
-    raise RecipeError(f"{name_or_path}: no such recipe file (bundled recipes: {known})")
-
-
-def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    if path.resolve() in seen:
-        raise RecipeError(f"{path}: extends itself in a cycle")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise RecipeError(f"{path}: not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise RecipeError(f"{path}: a recipe must be a YAML mapping")
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    sibling = path.parent / str(parent)
-    base_path = sibling if sibling.is_file() else resolve_recipe_path(parent)
-    return _merge(_read_yaml(base_path, (*seen, path.resolve())), data)
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def _format_errors(path: Path, err: ValidationError) -> str:
-    lines = []
-    for error in err.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        lines.append(f"{path}: {where}: {message}")
-    return "\n".join(lines)
-
-
 def load_recipe(name_or_path: str | Path) -> Recipe:
     """Load, merge `extends` and validate a recipe; raise RecipeError naming file and key."""
-    path = resolve_recipe_path(name_or_path)
-    return recipe_from_dict(_read_yaml(path), source=path)
+    return load(Recipe, name_or_path)
 
 
 def recipe_from_dict(data: dict[str, Any], source: str | Path = "<recipe>") -> Recipe:
-    try:
-        return Recipe.model_validate(data)
-    except ValidationError as err:
-        raise RecipeError(_format_errors(Path(source), err)) from None
+    return validate(Recipe, data, source)
 
 
 def default_recipe() -> Recipe:

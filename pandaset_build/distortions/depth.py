@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from ..store.records import BadInput
+from pandaset_build.errors import BadInput
+
 from .window import Window
 
 CAP_THETA = (0.121779, 0.959710, -0.780245)  # Zhu, Mai and Shao 2015: d = t0 + t1 v + t2 s

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..errors import UnknownNameError
 from .window import Context, Window
 
 Params = dict[str, Any]
@@ -54,11 +55,8 @@ class Distortion:
 _REGISTRY: dict[str, Distortion] = {}
 
 
-class UnknownDistortionError(KeyError):
+class UnknownDistortionError(UnknownNameError):
     """A key that is not registered; the message suggests the closest keys."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def no_margin(params: Params, frame_shape: Shape) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pandaset_build.engine.stage import ShardRecord, ShardTask, lost_record, run_shard_task
+from pandaset_build.engine.shards import ShardRecord, ShardTask, lost_record, run_shard_task
 
 LOCAL = "local"
 
@@ -44,7 +44,7 @@ class RayExecutor:
                 ray.init(address=self.address, log_to_driver=False)
         return ray
 
-    def run(self, tasks: list[ShardTask]) -> Iterator[ShardRecord]:
+    def run(self, tasks: list[ShardTask[Any]]) -> Iterator[ShardRecord]:
         if not tasks:
             return
         ray = self._connect()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pandaset_build.engine.stage import StageReport
@@ -30,8 +31,9 @@ def print_summary(report: StageReport, console: Console) -> None:
         )
     console.print(table)
     for failure in report.failures[:MAX_FAILURES_SHOWN]:
-        console.print(f"[red]failed[/red] {failure['file']}: {failure['reason']}")
+        console.print(f"[red]failed[/red] {escape(failure.file)}: {escape(failure.reason)}")
     if len(report.failures) > MAX_FAILURES_SHOWN:
         console.print(f"... and {len(report.failures) - MAX_FAILURES_SHOWN} more failures")
     for record in report.errors:
-        console.print(f"[red]shard {record.stage}/{record.shard} raised[/red] {record.error}")
+        error = escape(record.error or "")
+        console.print(f"[red]shard {record.stage}/{record.shard} raised[/red] {error}")

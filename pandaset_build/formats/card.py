@@ -12,7 +12,8 @@ from datasets import Features
 from pandaset_build import __version__
 from pandaset_build.formats.features import CONFIGS
 from pandaset_build.labels.stats import LabelStats
-from pandaset_build.store.build import Build, write_bytes_atomic
+from pandaset_build.store.atomic import write_bytes_atomic
+from pandaset_build.store.build import Build
 from pandaset_build.store.scored import ScoredBuild
 
 LICENCE = """\

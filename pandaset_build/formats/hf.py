@@ -4,38 +4,39 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from pandaset_build.config import vocab
 from pandaset_build.formats.card import write_card
+from pandaset_build.formats.export_summary import ExportSummary
 from pandaset_build.formats.features import CONFIGS
-from pandaset_build.formats.shards import ShardWriter, staged_folder
-from pandaset_build.formats.summary import ExportSummary
+from pandaset_build.formats.shards import ShardWriter
 from pandaset_build.labels.pairs import DIFFICULTIES, Pair, image_pairs
 from pandaset_build.labels.stats import LabelStats
+from pandaset_build.store.atomic import staged_folder
 from pandaset_build.store.build import Build
+from pandaset_build.store.records import Row
 from pandaset_build.store.scored import ScoredBuild, ScoredImage
-from pandaset_build.store.tables import version_path
 
 
-def reference_row(image: ScoredImage) -> dict[str, Any]:
+def reference_row(image: ScoredImage) -> Row:
+    """A `references` row: the original image file, its regions and relations."""
     source = image.source
+    row = source.to_row()
     return {
         "tag": image.tag,
         "split": image.split,
-        "source": source["source"],
-        "image": {"bytes": Path(source["image_path"]).read_bytes(), "path": None},
-        "width": source["width"],
-        "height": source["height"],
-        "regions": [
-            {**region, "description": region["description"] or ""} for region in source["regions"]
-        ],
-        "relations": source["relations"],
+        "source": source.source,
+        "image": {"bytes": Path(source.image_path).read_bytes(), "path": None},
+        "width": source.width,
+        "height": source.height,
+        "regions": row["regions"],
+        "relations": row["relations"],
     }
 
 
-def version_row(build: Build, image: ScoredImage, version: str) -> dict[str, Any]:
-    path = version_path(build, version, image.split, image.tag)
+def version_row(build: Build, image: ScoredImage, version: str) -> Row:
+    """A `versions` row: the stored PNG, the image score, per region its labels and score."""
+    path = build.layout.version_image(version, image.split, image.tag)
     return {
         "tag": image.tag,
         "split": image.split,
@@ -44,21 +45,22 @@ def version_row(build: Build, image: ScoredImage, version: str) -> dict[str, Any
         "image_score": image.image_scores[version],
         "regions": [
             {
-                "region_id": plan["region_id"],
-                "distortion": vocab.DISTORTION_ID[plan["distortion"]],
-                "subtype": plan["subtype"],
-                "severity": vocab.SEVERITY_ID[plan["severity"]],
-                "level": plan["level"],
-                "params": plan["params"],
+                "region_id": plan.region_id,
+                "distortion": vocab.DISTORTION_ID[plan.distortion],
+                "subtype": plan.subtype,
+                "severity": vocab.SEVERITY_ID[plan.severity],
+                "level": plan.level,
+                "params": plan.params,
                 "score": score,
-                "isp": plan["isp"],
+                "isp": plan.isp,
             }
             for plan, score in zip(image.plans[version], image.region_scores[version], strict=True)
         ],
     }
 
 
-def pair_row(pair: Pair) -> dict[str, Any]:
+def pair_row(pair: Pair) -> Row:
+    """A `pairs` row: difficulty, image comparison, per region the comparison."""
     return {
         "tag": pair.tag,
         "split": pair.split,
@@ -92,7 +94,7 @@ def export_hf(build: Build) -> ExportSummary:
     rows = expected_rows(scored)
     rule = build.recipe.comparison
     stats = LabelStats()
-    final = build.path("export", "hf")
+    final = build.layout.export("hf")
     with staged_folder(final) as out:
         writers = {
             (config, split): ShardWriter(

@@ -6,34 +6,23 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image
 
 from pandaset_build.config import vocab
+from pandaset_build.formats.export_summary import ExportSummary
 from pandaset_build.formats.jsonstream import JsonObjectWriter
-from pandaset_build.formats.shards import staged_folder
-from pandaset_build.formats.summary import ExportSummary
+from pandaset_build.store.atomic import staged_folder
 from pandaset_build.store.build import Build
 from pandaset_build.store.images import encode_png, read_rgb
-from pandaset_build.store.records import decode_mask
+from pandaset_build.store.masks import Rle, decode_mask, uncompressed_rle
+from pandaset_build.store.records import Relation, Row
 from pandaset_build.store.scored import ScoredBuild, ScoredImage
-from pandaset_build.store.tables import parquet_files, version_path
+from pandaset_build.store.tables import parquet_files
 
 PREDICATE_FILE = "predicate_classes.json"
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
-
-
-def uncompressed_rle(mask: np.ndarray) -> dict[str, Any]:
-    """COCO uncompressed RLE: column-major run lengths starting with a run of zeros."""
-    flat = np.asarray(mask, dtype=np.uint8).ravel(order="F")
-    starts = np.flatnonzero(np.diff(flat)) + 1
-    counts = np.diff(np.concatenate([[0], starts, [flat.size]])).tolist()
-    if flat.size and flat[0]:
-        counts = [0, *counts]
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": counts}
 
 
 def predicate_vocabulary(build: Build) -> list[str]:
@@ -41,13 +30,13 @@ def predicate_vocabulary(build: Build) -> list[str]:
     source has them, then any names without an id, sorted, after the largest id."""
     by_id: dict[int, str] = {}
     unnumbered: set[str] = set()
-    for path in parquet_files(build.path("sources")):
+    for path in parquet_files(build.layout.sources):
         for relations in pq.read_table(path, columns=["relations"]).column(0).to_pylist():
-            for relation in relations or []:
-                if relation["predicate_id"] >= 0:
-                    by_id[relation["predicate_id"]] = relation["predicate"]
+            for relation in map(Relation.from_row, relations or []):
+                if relation.predicate_id >= 0:
+                    by_id[relation.predicate_id] = relation.predicate
                 else:
-                    unnumbered.add(relation["predicate"])
+                    unnumbered.add(relation.predicate)
     size = max(by_id, default=-1) + 1
     names = [by_id.get(i, f"unused_{i}") for i in range(size)]
     return names + sorted(unnumbered - set(names))
@@ -63,13 +52,13 @@ def reference_bytes(path: str, tag: str) -> bytes:
 def stats_entry(
     image: ScoredImage,
     version: str,
-    rles: list[dict[str, Any]],
+    rles: list[Rle],
     relations: list[list[int]],
-) -> dict[str, Any]:
-    """One tag's entry of `stats/<split>_stats_<version>.json` (panda_published.md §1)."""
+) -> Row:
+    """One tag's entry of `stats/<split>_stats_<version>.json`, in the published schema."""
     regions = []
     for region, rle, plan, score in zip(
-        image.source["regions"],
+        image.source.regions,
         rles,
         image.plans[version],
         image.region_scores[version],
@@ -78,13 +67,13 @@ def stats_entry(
         regions.append(
             {
                 "segmentation_mask": rle,
-                "bbox": [float(v) for v in region["bbox"]],
-                "name": region["name"],
-                "description": region["description"] or "",
-                "category_id": int(region["category_id"]),
-                "severity": vocab.SEVERITY_ID[plan["severity"]],
+                "bbox": [float(v) for v in region.bbox],
+                "name": region.name,
+                "description": region.description,
+                "category_id": int(region.category_id),
+                "severity": vocab.SEVERITY_ID[plan.severity],
                 "score_fr": float(score),
-                "degradation": plan["distortion"],
+                "degradation": plan.distortion,
             }
         )
     return {
@@ -101,7 +90,7 @@ def export_pandabench(build: Build) -> ExportSummary:
     scored.check()
     predicates = predicate_vocabulary(build)
     predicate_id = {name: i for i, name in enumerate(predicates)}
-    final = build.path("export", "pandabench")
+    final = build.layout.export("pandabench")
     files = 0
     with staged_folder(final) as out:
         (out / "depth").mkdir()
@@ -114,21 +103,18 @@ def export_pandabench(build: Build) -> ExportSummary:
         }
         for image in scored.iter_images():
             source, split = image.source, image.split
-            rles = [uncompressed_rle(decode_mask(r["mask"])) for r in source["regions"]]
-            relations = [
-                [r["subject"], r["object"], predicate_id[r["predicate"]]]
-                for r in source["relations"] or []
-            ]
+            rles = [uncompressed_rle(decode_mask(r.mask)) for r in source.regions]
+            relations = [[r.subject, r.object, predicate_id[r.predicate]] for r in source.relations]
             for version in scored.versions:
                 target = out / version / split / image.tag
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(version_path(build, version, split, image.tag), target)
+                shutil.copyfile(build.layout.version_image(version, split, image.tag), target)
                 writers[split, version].add(image.tag, stats_entry(image, version, rles, relations))
             gt = out / "gt" / split / image.tag
             gt.parent.mkdir(parents=True, exist_ok=True)
-            gt.write_bytes(reference_bytes(source["image_path"], image.tag))
-            if source["depth_path"]:
-                depth = Path(source["depth_path"])
+            gt.write_bytes(reference_bytes(source.image_path, image.tag))
+            if source.depth_path:
+                depth = Path(source.depth_path)
                 target = out / "depth" / split / f"{Path(image.tag).stem}{depth.suffix}"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(depth, target)

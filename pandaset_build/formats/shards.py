@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +29,7 @@ def _size(value: Any) -> int:
 
 
 class ShardWriter:
-    """Writes one split of one configuration as shards, each renamed into place when full.
+    """Writes one split of one configuration as shards, inside a staged export folder.
 
     Rows come already encoded for the features: ClassLabel ids, Image `{bytes, path}` dicts.
     """
@@ -57,9 +53,6 @@ class ShardWriter:
     def _final(self, index: int) -> Path:
         return self.folder / f"{self.split}-{index:05d}-of-{self.shards:05d}.parquet"
 
-    def _tmp(self, index: int) -> Path:
-        return self.folder / f".{self.split}-{index:05d}.tmp"
-
     def write(self, row: dict[str, Any]) -> None:
         if self.written + len(self.buffer) >= self.total_rows:
             raise RuntimeError(f"{self.folder}/{self.split}: more rows than the expected count")
@@ -73,14 +66,13 @@ class ShardWriter:
         index = self.written // self.rows_per_shard
         if self.buffer:
             if self.writer is None:
-                self.writer = pq.ParquetWriter(self._tmp(index), self.schema)
+                self.writer = pq.ParquetWriter(self._final(index), self.schema)
             self.writer.write_table(pa.Table.from_pylist(self.buffer, schema=self.schema))
             self.written += len(self.buffer)
             self.buffer, self.buffer_bytes = [], 0
         if close and self.writer is not None:
             self.writer.close()
             self.writer = None
-            os.replace(self._tmp(index), self._final(index))
             self.files.append(self._final(index))
 
     def close(self) -> list[Path]:
@@ -94,21 +86,3 @@ class ShardWriter:
             pq.write_table(self.schema.empty_table(), self._final(0))
             self.files.append(self._final(0))
         return self.files
-
-
-@contextmanager
-def staged_folder(final: Path) -> Iterator[Path]:
-    """Yield an empty temporary folder; it replaces `final` only if the block succeeds."""
-    parent_existed = final.parent.exists()
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        yield tmp
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not parent_existed and final.parent.exists() and not any(final.parent.iterdir()):
-            final.parent.rmdir()

@@ -1,52 +1,16 @@
-"""Region crops with reference pixels outside the mask, shape buckets, and pyiqa metric loading."""
+"""pyiqa full-reference metrics: loading (weights, devices), orientation, reference reuse."""
 
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
-ASPECT_STEPS = 4
-
-
-class ScoreError(RuntimeError):
-    """The metric cannot be used as asked (no weights, no GPU, unknown metric)."""
-
-
-def region_crops(
-    version: np.ndarray, reference: np.ndarray, mask: np.ndarray, bbox: list[float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The region's box from the version and the reference; outside the mask, reference pixels."""
-    x, y, w, h = (int(v) for v in bbox)
-    window = (slice(y, y + h), slice(x, x + w))
-    reference_crop = reference[window]
-    distorted_crop = np.where(mask[window][..., None], version[window], reference_crop)
-    return distorted_crop, reference_crop
-
-
-def bucket_shape(height: int, width: int, long_sides: list[int], min_short: int) -> tuple[int, int]:
-    """The (h, w) a crop is resized to: long side from the recipe, aspect in quarter steps."""
-    long_side = max(height, width)
-    bucket_long = next((b for b in sorted(long_sides) if b >= long_side), max(long_sides))
-    aspect = min(height, width) / long_side
-    step = bucket_long / ASPECT_STEPS
-    short = round(max(min_short, min(bucket_long, math.ceil(aspect * ASPECT_STEPS) * step)))
-    return (bucket_long, short) if height >= width else (short, bucket_long)
-
-
-def resize_to(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Resize (area when shrinking, bilinear when enlarging); unchanged when already that shape."""
-    if image.shape[:2] == shape:
-        return image
-    shrinking = shape[0] * shape[1] < image.shape[0] * image.shape[1]
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    return cv2.resize(image, (shape[1], shape[0]), interpolation=interpolation)
+from pandaset_build.errors import MetricError
 
 
 def to_tensor(images: list[np.ndarray], device: str) -> torch.Tensor:
@@ -67,12 +31,12 @@ def resolve_device(device: str) -> str:
     """The torch device; a CUDA device on a machine without one is an error, never a CPU run."""
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ScoreError(f"--device {device}: no CUDA GPU is visible (use --device cpu)")
+            raise MetricError(f"--device {device}: no CUDA GPU is visible (use --device cpu)")
         index = int(device.split(":")[1]) if ":" in device else 0
         if index >= torch.cuda.device_count():
-            raise ScoreError(f"--device {device}: only {torch.cuda.device_count()} GPUs visible")
+            raise MetricError(f"--device {device}: only {torch.cuda.device_count()} GPUs visible")
     elif device != "cpu":
-        raise ScoreError(f"--device {device}: expected cpu, cuda or cuda:N")
+        raise MetricError(f"--device {device}: expected cpu, cuda or cuda:N")
     return device
 
 
@@ -118,18 +82,18 @@ def load_metric(
 
     device = resolve_device(device)
     if name not in pyiqa.list_models(metric_mode="FR"):
-        raise ScoreError(f"--metric {name}: not a pyiqa full-reference metric")
+        raise MetricError(f"--metric {name}: not a pyiqa full-reference metric")
     learned = name.startswith(("topiq", "lpips", "dists", "ahiq", "ckdn", "pieapp", "cknn"))
     if weights is not None:
         if not Path(weights).is_file():
-            raise ScoreError(f"--weights {weights}: no such file")
+            raise MetricError(f"--weights {weights}: no such file")
         model = pyiqa.create_metric(name, device=device, pretrained=False, backbone_pretrain=False)
         try:
             model.net.load_state_dict(
                 torch.load(weights, map_location=device, weights_only=False)["params"], strict=True
             )
         except (KeyError, RuntimeError) as err:
-            raise ScoreError(f"--weights {weights}: not a {name} checkpoint: {err}") from None
+            raise MetricError(f"--weights {weights}: not a {name} checkpoint: {err}") from None
         identity = f"sha256:{file_sha256(weights)}"
     elif random_weights:
         torch.manual_seed(0)
@@ -139,7 +103,7 @@ def load_metric(
         try:
             model = pyiqa.create_metric(name, device=device)
         except Exception as err:
-            raise ScoreError(
+            raise MetricError(
                 f"cannot load the {name} weights: pyiqa's download failed ({type(err).__name__}: "
                 f"{err}). Either run where huggingface.co is reachable (pyiqa downloads and caches "
                 f"the weights in {os.environ.get('TORCH_HOME', '~/.cache/torch')}/hub/pyiqa), or "

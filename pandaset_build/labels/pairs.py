@@ -63,8 +63,8 @@ def make_pair(image: ScoredImage, anchor: str, target: str, rule: Comparison) ->
         image_comparison=compare(image_diff, rule),
         image_score_diff=image_diff,
         regions=tuple(
-            RegionComparison(region["region_id"], compare(d, rule), d)
-            for region, d in zip(image.source["regions"], diffs, strict=True)
+            RegionComparison(region.region_id, compare(d, rule), d)
+            for region, d in zip(image.source.regions, diffs, strict=True)
         ),
     )
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from pathlib import Path
 
+from pandaset_build.config.manifests import read_manifest_json, resolve_manifest_path
 from pandaset_build.config.recipe import Recipe
-
-MANIFEST_DIR = Path(__file__).parent.parent / "manifests"
+from pandaset_build.errors import ManifestError
 
 
 def tag_unit(seed: int, tag: str) -> float:
@@ -17,25 +15,13 @@ def tag_unit(seed: int, tag: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def resolve_manifest_path(name_or_path: str) -> Path:
-    """A manifest file as given, or a bundled one by name (`published`, `published_test_tags`)."""
-    path = Path(name_or_path)
-    if path.exists():
-        return path
-    bundled = MANIFEST_DIR / f"{name_or_path}.json"
-    if bundled.exists():
-        return bundled
-    known = sorted(p.stem for p in MANIFEST_DIR.glob("*.json"))
-    raise FileNotFoundError(f"{name_or_path}: no such manifest file (bundled: {known})")
-
-
 def load_split_manifest(name_or_path: str) -> dict[str, str]:
     """Tag -> split from a manifest file holding `{"splits": {split: [tags]}}`."""
     path = resolve_manifest_path(name_or_path)
-    data = json.loads(path.read_text())
+    data = read_manifest_json(path)
     splits = data.get("splits") if isinstance(data, dict) else None
     if not isinstance(splits, dict):
-        raise ValueError(f"{path}: a split manifest needs a 'splits' mapping of split -> tags")
+        raise ManifestError(f"{path}: a split manifest needs a 'splits' mapping of split -> tags")
     return {tag: split for split, tags in splits.items() for tag in tags}
 
 

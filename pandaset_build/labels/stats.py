@@ -29,8 +29,8 @@ class LabelStats:
         self.images[image.split] += 1
         for plans in image.plans.values():
             for plan in plans:
-                self.distortions[image.split][plan["distortion"]] += 1
-                self.severities[image.split][plan["severity"]] += 1
+                self.distortions[image.split][plan.distortion] += 1
+                self.severities[image.split][plan.severity] += 1
 
     def add_pair(self, pair: Pair) -> None:
         self.difficulties[pair.split][pair.difficulty] += 1

@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from pandaset_build.config import vocab
+from pandaset_build.errors import InputNotFound
 
 SIDES = ("anchor", "target")
 
@@ -124,7 +125,7 @@ def parquet_files(path: Path) -> list[Path]:
         return [path]
     files = sorted(path.glob("data/*.parquet")) or sorted(path.glob("*.parquet"))
     if not files:
-        raise FileNotFoundError(f"{path}: no parquet files (expected data/*.parquet)")
+        raise InputNotFound(f"{path}: no parquet files (expected data/*.parquet)")
     return files
 
 

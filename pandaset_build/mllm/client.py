@@ -5,11 +5,9 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import json
-import os
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -17,6 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+
+from pandaset_build.store.atomic import write_bytes_atomic
 
 T = TypeVar("T")
 Messages = list[dict[str, Any]]
@@ -83,15 +83,8 @@ class ResponseCache:
             return None
 
     def put(self, key: str, record: dict[str, Any]) -> None:
-        """Write through a uniquely named temporary file, so concurrent writers never clash."""
-        path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            tmp.write_text(json.dumps(record, sort_keys=True))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        """Write atomically (temporary names are unique per thread, so writers never clash)."""
+        write_bytes_atomic(self.path(key), json.dumps(record, sort_keys=True).encode())
 
 
 def retry_after_seconds(value: str | None) -> float | None:

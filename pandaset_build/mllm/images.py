@@ -58,7 +58,7 @@ def _region_mask(
     """The region's pixels: its RLE mask when it has one of the image's size, else its box."""
     width, height = size
     if mask is not None and [int(v) for v in mask["size"]] == [height, width]:
-        from pandaset_build.store.records import decode_mask
+        from pandaset_build.store.masks import decode_mask
 
         return decode_mask(mask)
     inside = np.zeros((height, width), dtype=bool)

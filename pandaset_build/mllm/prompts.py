@@ -10,6 +10,7 @@ from string import Template
 from typing import Any, Literal
 
 from pandaset_build.config import vocab
+from pandaset_build.errors import TemplateError
 
 from .bench import SIDES, BenchPair
 from .images import data_url, open_rgb, region_views
@@ -17,10 +18,6 @@ from .images import data_url, open_rgb, region_views
 PromptType = Literal["pair", "region"]
 TEMPLATE_NAMES = ("pair", "region", "hint")
 SEVERITY_TEXT = "0 = clean (no distortion), 1 = minor, 2 = moderate, 3 = severe"
-
-
-class TemplateError(ValueError):
-    """A prompt template cannot be rendered; the message names the file and the placeholder."""
 
 
 @dataclass(frozen=True)

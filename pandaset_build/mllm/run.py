@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pandaset_build.store.build import write_bytes_atomic, write_json_atomic
+from pandaset_build.errors import InputNotFound
+from pandaset_build.store.atomic import write_bytes_atomic, write_json_atomic
 
 from .bench import BenchPair, load_bench
 from .client import ChatClient, ClientConfig, Messages, Reply, ResponseCache
@@ -29,7 +30,7 @@ def load_hints(hint_dir: Path, pairs: list[BenchPair]) -> list[dict[str, Any]]:
         shown = ", ".join(missing[:5]) + (
             f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         )
-        raise FileNotFoundError(
+        raise InputNotFound(
             f"{hint_dir}: no graph `<n>_<tag>_<anchor>_<target>_<exp>.json` for {shown}"
         )
     return [json.loads(path.read_text()) for path in found if path is not None]

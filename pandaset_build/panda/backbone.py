@@ -9,15 +9,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from pandaset_build.errors import WeightsError
+
 WEIGHTS_HELP = (
     "Either let timm download them (needs network access to the Hugging Face Hub, "
     "HF_HUB_OFFLINE unset) or pass a local file with --backbone-weights FILE "
     "(a timm or torch.hub dinov2_vits14 state dict, .pth/.pt/.safetensors)."
 )
-
-
-class BackboneWeightsError(RuntimeError):
-    """Raised when backbone weights can be neither downloaded nor read from a local file."""
 
 
 class PatchBackbone(nn.Module):
@@ -75,17 +73,17 @@ def build_backbone(
     if weights is not None:
         path = Path(weights)
         if not path.is_file():
-            raise BackboneWeightsError(f"Backbone weights file not found: {path}. {WEIGHTS_HELP}")
+            raise WeightsError(f"Backbone weights file not found: {path}. {WEIGHTS_HELP}")
         vit = timm.create_model(name, pretrained=False, **kwargs)
         vit.load_state_dict(checkpoint_filter_fn(_read_state_dict(path), vit), strict=True)
         return PatchBackbone(vit)
     if not pretrained:
-        raise BackboneWeightsError(f"No backbone weights requested for {name}. {WEIGHTS_HELP}")
+        raise WeightsError(f"No backbone weights requested for {name}. {WEIGHTS_HELP}")
     try:
         return PatchBackbone(timm.create_model(name, pretrained=True, **kwargs))
     except Exception as exc:
         offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else ""
-        raise BackboneWeightsError(
+        raise WeightsError(
             f"Could not download {name} weights{offline}: {exc}. {WEIGHTS_HELP}"
         ) from exc
 

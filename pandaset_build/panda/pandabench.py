@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pandaset_build.config.vocab import DISTORTION_ID, MIXED_VERSIONS
+from pandaset_build.errors import InputNotFound
 from pandaset_build.panda.records import PairRecord, RegionLabels
 
 NON_VERSION_FOLDERS = frozenset({"stats", "depth", "gt"})
@@ -26,7 +27,7 @@ def list_tags(root: Path, split: str) -> list[str]:
     """A split's image tags, from the file names in `gt/<split>/`, sorted."""
     folder = root / "gt" / split
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is missing: the split's tags are read from gt/{split}/")
+        raise InputNotFound(f"{folder} is missing: the split's tags are read from gt/{split}/")
     return sorted(p.name for p in folder.iterdir())
 
 
@@ -69,7 +70,7 @@ class PandaBenchSource:
         if version not in self._stats:
             path = self.root / "stats" / f"{self.split}_stats_{version}.json"
             if not path.is_file():
-                raise FileNotFoundError(f"{path} is missing: every version needs a stats file")
+                raise InputNotFound(f"{path} is missing: every version needs a stats file")
             self._stats[version] = json.loads(path.read_text())
         return self._stats[version]
 

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from PIL import Image
 
+from pandaset_build.errors import InputNotFound
 from pandaset_build.panda.records import PairRecord, RegionLabels
 from pandaset_build.store.tables import parquet_files
 
@@ -19,7 +20,7 @@ def parquet_rows(folder: Path) -> list[dict[str, Any]]:
     """Every row of the parquet files under a folder, in file order."""
     files = parquet_files(folder)
     if not files:
-        raise FileNotFoundError(f"{folder}: no parquet files")
+        raise InputNotFound(f"{folder}: no parquet files")
     return [row for path in files for row in pq.read_table(path).to_pylist()]
 
 
@@ -87,7 +88,7 @@ class HFExportSource:
             for row in pq.read_table(path).to_pylist():
                 self.versions.setdefault(row["tag"], {})[row["version"]] = row
         if not self.versions:
-            raise FileNotFoundError(f"{root / 'versions'}: no rows for split {split!r}")
+            raise InputNotFound(f"{root / 'versions'}: no rows for split {split!r}")
         self.pairs = [
             (tag, anchor, target)
             for tag in sorted(self.versions)
@@ -155,6 +156,6 @@ def open_pairs(path: str | Path, split: str, mode: str = "all") -> Any:
         return HFExportSource(root, split)
     if any(root.rglob("*.parquet")):
         return BenchSource(root)
-    raise FileNotFoundError(
+    raise InputNotFound(
         f"{root}: not a bench folder, an `export --layout hf` or an `export --layout pandabench`"
     )

@@ -24,6 +24,7 @@ from pandaset_build.panda.heads import PandaOutput
 from pandaset_build.panda.losses import panda_loss
 from pandaset_build.panda.pandabench import PandaBenchSource
 from pandaset_build.panda.records import PairSource
+from pandaset_build.store.atomic import atomic_path
 
 
 @dataclass
@@ -64,9 +65,8 @@ def all_ranks_have(batch: dict[str, Any] | None, rt: Runtime) -> bool:
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Write a checkpoint atomically (temporary file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 class JsonlLog:

@@ -4,43 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 
 from pandaset_build.config import vocab
 from pandaset_build.config.recipe import SEVERITY_NAMES, Recipe
 from pandaset_build.distortions import scale_params
+from pandaset_build.store.records import RegionPlan, SourceRecord
 
 ISP_FAMILIES = ("noise", "blur")
-
-
-@dataclass(frozen=True)
-class RegionPlan:
-    """What one region of one version becomes; `key` is empty for a clean region."""
-
-    tag: str
-    version: str
-    region_id: int
-    distortion: str
-    subtype: str
-    severity: str
-    level: int
-    params: str
-    seed: int
-    isp: bool
-
-    @property
-    def key(self) -> str:
-        return f"{self.distortion}/{self.subtype}" if self.subtype else ""
-
-    @property
-    def parameters(self) -> dict[str, Any]:
-        return json.loads(self.params)
-
-    def to_row(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def region_rng(seed: int, tag: str, version: str, region_id: int) -> np.random.Generator:
@@ -84,19 +56,17 @@ def plan_region(
     )
 
 
-def plan_image(recipe: Recipe, source: dict[str, Any]) -> list[RegionPlan]:
+def plan_image(recipe: Recipe, source: SourceRecord) -> list[RegionPlan]:
     """Plans of every version and region of one source record, in version then region order."""
-    short_side = min(source["width"], source["height"])
-    isp = set(source.get("isp_degradations") or []) & set(ISP_FAMILIES)
-    flags = source.get("isp_flags") or []
+    short_side = min(source.width, source.height)
+    isp = set(source.isp_degradations) & set(ISP_FAMILIES)
+    flags = source.isp_flags
     plans = []
     for version in recipe.versions:
-        for index, region in enumerate(source["regions"]):
+        for index, region in enumerate(source.regions):
             region_flags = flags[index] if index < len(flags) else {}
             families = frozenset(f for f in isp if region_flags.get(f, True))
             plans.append(
-                plan_region(
-                    recipe, source["tag"], version, region["region_id"], short_side, families
-                )
+                plan_region(recipe, source.tag, version, region.region_id, short_side, families)
             )
     return plans

@@ -3,33 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from pandaset_build import distortions
-from pandaset_build.render.plan import RegionPlan
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One clean image with everything a version needs: region masks, boxes, depth, ISP pixels.
-
-    `shared` keeps deterministic whole-frame renderings (JPEG 2000, zoom, pixelate) by
-    (sub-type, parameters), so every version of the image reuses them.
-    """
-
-    image: np.ndarray
-    masks: Sequence[np.ndarray]
-    boxes: Sequence[Sequence[float]]
-    stat_domain: str = "mask"
-    distance: np.ndarray | None = None
-    isp: np.ndarray | None = None
-    shared: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, compare=False)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.image.shape[0], self.image.shape[1]
+from pandaset_build.render.frame import Frame
+from pandaset_build.store.records import RegionPlan
 
 
 def _call(frame: Frame, plan: RegionPlan, window: tuple[slice, slice]) -> np.ndarray:

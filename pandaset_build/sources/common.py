@@ -5,14 +5,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from pandaset_build.store.records import BadInput, Item
+from pandaset_build.errors import BadInput
 
 IMAGE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
+@dataclass(frozen=True)
+class Item:
+    """A picklable description of one image to load, listed cheaply before the work starts."""
+
+    tag: str
+    source: str
+    payload: dict[str, Any]
 
 
 @contextmanager

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pandaset_build.errors import BadInput
 from pandaset_build.sources import coco_panoptic
-from pandaset_build.store.records import BadInput, Item, SourceRecord
+from pandaset_build.sources.common import Item
+from pandaset_build.store.records import SourceRecord
 
 DEMO_ROOT = Path(__file__).resolve().parent.parent / "demo"
 DEMO_SPLIT = "demo"

@@ -20,15 +20,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from pandaset_build.sources.common import collect, image_size, read_json, reading
-from pandaset_build.store.records import (
-    BadInput,
-    Item,
-    Region,
-    SourceRecord,
-    region_from_mask,
-    rgb_to_ids,
-)
+from pandaset_build.errors import BadInput
+from pandaset_build.sources.common import Item, collect, image_size, read_json, reading
+from pandaset_build.store.masks import rgb_to_ids
+from pandaset_build.store.records import Region, SourceRecord, region_from_mask
 
 SOURCE = "folder"
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")

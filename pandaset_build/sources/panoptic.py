@@ -11,15 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from pandaset_build.sources.common import image_size, reading
-from pandaset_build.store.records import (
-    BadInput,
-    Item,
-    Region,
-    SourceRecord,
-    panoptic_ids,
-    region_from_mask,
-)
+from pandaset_build.errors import BadInput
+from pandaset_build.sources.common import Item, image_size, reading
+from pandaset_build.store.masks import panoptic_ids
+from pandaset_build.store.records import Region, SourceRecord, region_from_mask
 
 MAX_ID = 256**3 - 1
 

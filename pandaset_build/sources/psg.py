@@ -15,9 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pandaset_build.sources.common import collect, read_json, require_keys
+from pandaset_build.errors import BadInput
+from pandaset_build.sources.common import Item, collect, read_json, require_keys
 from pandaset_build.sources.panoptic import Category, load_panoptic, segment_payloads
-from pandaset_build.store.records import BadInput, Item, Relation, SourceRecord
+from pandaset_build.store.records import Relation, SourceRecord
 
 SOURCE = "psg"
 KEYS = ("data", "thing_classes", "stuff_classes", "predicate_classes")

@@ -20,15 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from pandaset_build.sources.common import collect, image_size
-from pandaset_build.store.records import (
-    BadInput,
-    Item,
-    Region,
-    SourceRecord,
-    decode_mask,
-    region_from_mask,
-)
+from pandaset_build.errors import BadInput
+from pandaset_build.sources.common import Item, collect, image_size
+from pandaset_build.store.masks import decode_mask
+from pandaset_build.store.records import Region, SourceRecord, region_from_mask
 
 SOURCE = "seagull"
 NO_CATEGORY = -1

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from pandaset_build.config import vocab
+from pandaset_build.config.manifests import read_manifest_json, resolve_manifest_path
+from pandaset_build.errors import ManifestError
 from pandaset_build.formats.card import card_yaml, front_matter
 from pandaset_build.formats.features import BENCH
-from pandaset_build.formats.shards import ShardWriter, staged_folder
+from pandaset_build.formats.shards import ShardWriter
 from pandaset_build.labels.pairs import DIFFICULTIES, difficulty, make_pair
-from pandaset_build.labels.splits import resolve_manifest_path
-from pandaset_build.store.build import Build, write_bytes_atomic
+from pandaset_build.store.atomic import staged_folder, write_bytes_atomic
+from pandaset_build.store.build import Build
+from pandaset_build.store.records import Row
 from pandaset_build.store.scored import ScoredBuild, ScoredImage, name_some
-from pandaset_build.store.tables import version_path
 
 BENCH_SPLIT = "test"
 IMAGE_CACHE = 16
 Triple = tuple[str, str, str]
-
-
-class ManifestError(ValueError):
-    """A bench manifest cannot be used with this build; the message says why."""
 
 
 @dataclass
@@ -39,11 +35,8 @@ class BenchSummary:
 
 def load_bench_manifest(name_or_path: str) -> dict[str, list[Triple]]:
     """Difficulty -> [(anchor_version, target_version, tag)] in the manifest's order."""
-    try:
-        path = resolve_manifest_path(name_or_path)
-    except FileNotFoundError as err:
-        raise ManifestError(str(err)) from None
-    data = json.loads(path.read_text())
+    path = resolve_manifest_path(name_or_path)
+    data = read_manifest_json(path)
     lists = {k: [tuple(t) for t in data[k]] for k in DIFFICULTIES if k in data}
     if not lists:
         raise ManifestError(f"{path}: needs at least one of {list(DIFFICULTIES)}")
@@ -126,32 +119,31 @@ def select(scored: ScoredBuild, manifest: str | None) -> tuple[dict[str, list[Tr
     return chosen, how
 
 
-def bench_row(build: Build, image: ScoredImage, anchor: str, target: str) -> dict[str, Any]:
+def bench_row(build: Build, image: ScoredImage, anchor: str, target: str) -> Row:
+    """One bench row (the BENCH features): both images, per region both sides' labels."""
     pair = make_pair(image, anchor, target, build.recipe.comparison)
     sides = {"anchor": anchor, "target": target}
-    row: dict[str, Any] = {"tag": image.tag, "anchor_version": anchor, "target_version": target}
+    row: Row = {"tag": image.tag, "anchor_version": anchor, "target_version": target}
     for side, version in sides.items():
-        path = version_path(build, version, image.split, image.tag)
+        path = build.layout.version_image(version, image.split, image.tag)
         row[f"{side}_image"] = {"bytes": path.read_bytes(), "path": None}
         row[f"{side}_image_score"] = image.image_scores[version]
     row["image_comparison"] = pair.image_comparison
     regions = []
-    for i, (region, comparison) in enumerate(
-        zip(image.source["regions"], pair.regions, strict=True)
-    ):
+    for i, (region, comparison) in enumerate(zip(image.source.regions, pair.regions, strict=True)):
         entry = {
-            "region_id": region["region_id"],
-            "name": region["name"],
-            "description": region["description"] or "",
-            "category_id": region["category_id"],
-            "bbox": region["bbox"],
-            "mask": region["mask"],
+            "region_id": region.region_id,
+            "name": region.name,
+            "description": region.description,
+            "category_id": region.category_id,
+            "bbox": region.bbox,
+            "mask": region.mask,
             "comparison": comparison.comparison,
         }
         for side, version in sides.items():
             plan = image.plans[version][i]
-            entry[f"{side}_distortion"] = vocab.DISTORTION_ID[plan["distortion"]]
-            entry[f"{side}_severity"] = vocab.SEVERITY_ID[plan["severity"]]
+            entry[f"{side}_distortion"] = vocab.DISTORTION_ID[plan.distortion]
+            entry[f"{side}_severity"] = vocab.SEVERITY_ID[plan.severity]
             entry[f"{side}_score"] = image.region_scores[version][i]
         regions.append(entry)
     row["regions"] = regions
@@ -178,7 +170,7 @@ def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
     scored.check()
     chosen, selection = select(scored, manifest)
     load: Callable[[str], ScoredImage] = lru_cache(maxsize=IMAGE_CACHE)(scored.image)
-    final = build.path("bench")
+    final = build.layout.bench
     with staged_folder(final) as out:
         for kind, triples in chosen.items():
             writer = ShardWriter(

@@ -3,81 +3,61 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
 
-from pandaset_build.distortions import haze_distance
-from pandaset_build.engine.stage import (
-    Executor,
-    Failure,
-    Shard,
-    ShardOutcome,
-    StageReport,
-    make_shards,
-    run_stage,
-)
-from pandaset_build.render.plan import RegionPlan, plan_image
-from pandaset_build.render.renderer import Frame, render_fast
+from pandaset_build.engine.executors import Executor
+from pandaset_build.engine.shards import Shard, ShardOutcome, make_shards
+from pandaset_build.engine.stage import Stage, StageReport
+from pandaset_build.errors import BadInput, MissingStageOutputs
+from pandaset_build.render.frame import load_frame
+from pandaset_build.render.plan import plan_image
+from pandaset_build.render.renderer import render_fast
 from pandaset_build.store.build import Build
-from pandaset_build.store.images import read_rgb, write_png
-from pandaset_build.store.records import BadInput, decode_mask
-from pandaset_build.store.tables import PLANS, read_sources, source_index, version_path, write_table
-
-STAGE = "distort"
-
-
-def load_frame(build: Build, source: dict[str, Any], plans: list[RegionPlan]) -> Frame:
-    """Decode the clean image, masks, and (only when a plan needs them) depth and ISP pixels."""
-    image = read_rgb(source["image_path"])
-    if image.shape[:2] != (source["height"], source["width"]):
-        raise BadInput(source["image_path"], "image size changed since ingest")
-    masks = [decode_mask(region["mask"]) for region in source["regions"]]
-    isp = read_rgb(source["isp_path"]) if any(p.isp for p in plans) else None
-    distance = None
-    if any(p.distortion == "haze" for p in plans):
-        knobs = build.recipe.distortion_params("haze/haze", 1)
-        distance = haze_distance(image, knobs, source.get("depth_path"))
-    return Frame(
-        image=image,
-        masks=masks,
-        boxes=[region["bbox"] for region in source["regions"]],
-        stat_domain=build.recipe.stat_domain,
-        distance=distance,
-        isp=isp,
-    )
+from pandaset_build.store.catalog import read_sources, source_index
+from pandaset_build.store.images import write_png
+from pandaset_build.store.records import RegionPlan, Row
+from pandaset_build.store.tables import PLANS, write_table
 
 
-def distort_shard(build: Build, shard: Shard, options: dict[str, Any]) -> ShardOutcome:
+@dataclass(frozen=True)
+class DistortOptions:
+    """The distort stage takes all its settings from the recipe."""
+
+
+def distort_shard(build: Build, shard: Shard, options: DistortOptions) -> ShardOutcome:
     """Render every version of every image of a shard, then write the shard's plans."""
     outcome = ShardOutcome()
-    plan_rows: list[dict[str, Any]] = []
+    plan_rows: list[Row] = []
     for source in read_sources(shard.items):
         plans = plan_image(build.recipe, source)
         try:
-            frame = load_frame(build, source, plans)
+            frame = load_frame(build.recipe, source, plans)
         except BadInput as err:
-            outcome.failures.append(Failure(err.path, err.problem))
-            outcome.add("failed")
+            outcome.fail(err.path, err.problem)
             continue
         by_version: dict[str, list[RegionPlan]] = defaultdict(list)
         for plan in plans:
             by_version[plan.version].append(plan)
         for version, version_plans in by_version.items():
             rendered = render_fast(frame, version_plans)
-            write_png(version_path(build, version, source["split"], source["tag"]), rendered)
+            write_png(build.layout.version_image(version, source.split, source.tag), rendered)
             outcome.add("versions")
         for plan in plans:
             outcome.add(f"distortion:{plan.distortion}")
             outcome.add(f"severity:{plan.severity}")
         plan_rows.extend(plan.to_row() for plan in plans)
         outcome.add("images")
-    write_table(build.path("plans", f"{shard.name}.parquet"), plan_rows, PLANS)
+    write_table(build.layout.plan_shard(shard.name), plan_rows, PLANS)
     return outcome
+
+
+STAGE = Stage("distort", distort_shard)
 
 
 def distort(build: Build, executor: Executor) -> StageReport:
     """Render the versions of every ingested image; rerunning skips completed shards."""
     index = source_index(build)
     if not index:
-        raise BadInput(build.path("sources"), "no ingested images: run `ingest` first")
-    shards = make_shards(STAGE, [tag for tag, _ in index], index, build.recipe.shard_size)
-    return run_stage(build, STAGE, shards, distort_shard, {}, executor)
+        raise MissingStageOutputs(f"{build.layout.sources}: no ingested images: run `ingest` first")
+    shards = make_shards(STAGE.name, [tag for tag, _ in index], index, build.recipe.shard_size)
+    return STAGE.run(build, shards, DistortOptions(), executor)

@@ -6,36 +6,28 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from pandaset_build import distortions
 from pandaset_build.config import vocab
+from pandaset_build.errors import MissingStageOutputs, UsageError
+from pandaset_build.render.frame import load_frame
 from pandaset_build.render.plan import plan_image
-from pandaset_build.stages.distort import load_frame
-from pandaset_build.store.build import Build, write_bytes_atomic
+from pandaset_build.render.sheets import YELLOW, contact_sheet, outlined, tile
+from pandaset_build.store.atomic import write_bytes_atomic
+from pandaset_build.store.build import Build
+from pandaset_build.store.catalog import read_sources, source_index
 from pandaset_build.store.images import encode_png, read_rgb
-from pandaset_build.store.tables import read_sources, source_index, version_path
+from pandaset_build.store.records import SourceRecord
 
 THUMB = 160
 LABEL_HEIGHT = 14
 
 
 def _thumb(image: np.ndarray, label: str) -> Image.Image:
-    scale = THUMB / max(image.shape[:2])
-    small = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)))
-    tile = Image.new("RGB", (THUMB, THUMB + LABEL_HEIGHT), "white")
-    tile.paste(Image.fromarray(small), (0, LABEL_HEIGHT))
-    ImageDraw.Draw(tile).text((2, 1), label, fill="black")
-    return tile
-
-
-def _sheet(tiles: list[Image.Image], columns: int) -> np.ndarray:
-    rows = (len(tiles) + columns - 1) // columns
-    width, height = tiles[0].size
-    sheet = Image.new("RGB", (columns * width, rows * height), "white")
-    for i, tile in enumerate(tiles):
-        sheet.paste(tile, ((i % columns) * width, (i // columns) * height))
-    return np.asarray(sheet)
+    return tile(
+        image, label, size=THUMB, caption_height=LABEL_HEIGHT, interpolation=cv2.INTER_LINEAR
+    )
 
 
 def subtype_sheet(image: np.ndarray, build: Build, seed: int = 0) -> np.ndarray:
@@ -51,35 +43,31 @@ def subtype_sheet(image: np.ndarray, build: Build, seed: int = 0) -> np.ndarray:
             rng = np.random.default_rng(seed)
             out = distortions.apply(image, key, level, rng, recipe=build.recipe)
             tiles.append(_thumb(out, f"{key} L{level}"))
-    return _sheet(tiles, vocab.DEPICTQA_LEVELS)
+    return contact_sheet(tiles, vocab.DEPICTQA_LEVELS)
 
 
-def versions_sheet(build: Build, source: dict) -> np.ndarray:
+def versions_sheet(build: Build, source: SourceRecord) -> np.ndarray:
     """The clean image and its rendered versions with region outlines."""
-    frame = load_frame(build, source, plan_image(build.recipe, source))
-    outline = np.zeros(frame.image.shape[:2], dtype=np.uint8)
-    for mask in frame.masks:
-        edges = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3)))
-        outline |= edges
+    frame = load_frame(build.recipe, source, plan_image(build.recipe, source))
     tiles = [_thumb(frame.image, "clean")]
+    yellow = [YELLOW] * len(frame.masks)
     for version in build.recipe.versions:
-        image = read_rgb(version_path(build, version, source["split"], source["tag"])).copy()
-        image[outline > 0] = (255, 255, 0)
-        tiles.append(_thumb(image, version))
-    return _sheet(tiles, 6)
+        image = read_rgb(build.layout.version_image(version, source.split, source.tag))
+        tiles.append(_thumb(outlined(image, frame.masks, yellow), version))
+    return contact_sheet(tiles, 6)
 
 
 def preview(build: Build, tag: str | None = None) -> list[Path]:
     """Write `preview/<tag>_subtypes.png` and `preview/<tag>_versions.png`; return the paths."""
     index = dict(source_index(build))
     if not index:
-        raise FileNotFoundError(f"{build.root}: no ingested images: run `ingest` first")
+        raise MissingStageOutputs(f"{build.root}: no ingested images: run `ingest` first")
     tag = tag or min(index)
     if tag not in index:
-        raise KeyError(f"{tag}: no such tag in {build.root}")
+        raise UsageError(f"--tag {tag}: no such image in {build.root} (e.g. {min(index)})")
     source = read_sources(((tag, index[tag]),))[0]
-    out = build.path("preview")
+    out = build.layout.preview
     paths = [out / f"{tag}_subtypes.png", out / f"{tag}_versions.png"]
-    write_bytes_atomic(paths[0], encode_png(subtype_sheet(read_rgb(source["image_path"]), build)))
+    write_bytes_atomic(paths[0], encode_png(subtype_sheet(read_rgb(source.image_path), build)))
     write_bytes_atomic(paths[1], encode_png(versions_sheet(build, source)))
     return paths

@@ -5,21 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import cv2
 import matplotlib
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
 from pandaset_build.config import vocab
 from pandaset_build.labels.pairs import image_pairs, make_pair
 from pandaset_build.labels.stats import LabelStats
-from pandaset_build.store.build import Build, atomic_path, write_bytes_atomic, write_json_atomic
+from pandaset_build.render.sheets import YELLOW, contact_sheet, outlined, text_tile, tile
+from pandaset_build.store.atomic import atomic_path, write_bytes_atomic, write_json_atomic
+from pandaset_build.store.build import Build
 from pandaset_build.store.images import encode_png, read_rgb
-from pandaset_build.store.records import decode_mask
+from pandaset_build.store.masks import decode_mask
 from pandaset_build.store.scored import ScoredBuild, ScoredImage
-from pandaset_build.store.tables import version_path
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -86,56 +86,30 @@ def stats_plot(stats: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def outlined(
-    image: np.ndarray, masks: list[np.ndarray], colours: list[tuple[int, int, int]]
-) -> np.ndarray:
-    """A copy of the image with each mask's outline drawn in its colour."""
-    out = image.copy()
-    for mask, colour in zip(masks, colours, strict=True):
-        edge = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3)))
-        out[edge > 0] = colour
-    return out
-
-
-def tile(image: np.ndarray, caption: str) -> Image.Image:
-    scale = TILE / max(image.shape[:2])
-    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
-    small = cv2.resize(image, size, interpolation=cv2.INTER_NEAREST)
-    out = Image.new("RGB", (TILE, TILE + CAPTION), "white")
-    out.paste(Image.fromarray(small), (0, CAPTION))
-    ImageDraw.Draw(out).multiline_text((2, 1), caption, fill="black")
-    return out
-
-
-def sheet(tiles: list[Image.Image], columns: int) -> np.ndarray:
-    rows = -(-len(tiles) // columns)
-    width, height = tiles[0].size
-    out = Image.new("RGB", (columns * width, rows * height), "white")
-    for i, t in enumerate(tiles):
-        out.paste(t, ((i % columns) * width, (i // columns) * height))
-    return np.asarray(out)
+def _tile(image: np.ndarray, caption: str) -> Image.Image:
+    return tile(image, caption, size=TILE, caption_height=CAPTION)
 
 
 def labels_sheet(build: Build, image: ScoredImage) -> np.ndarray:
     """One image under all 15 labels: the reference (clean) and a version showing each family."""
-    masks = [decode_mask(r["mask"]) for r in image.source["regions"]]
-    tiles = [tile(read_rgb(image.source["image_path"]), "clean (reference)")]
+    masks = [decode_mask(r.mask) for r in image.source.regions]
+    tiles = [_tile(read_rgb(image.source.image_path), "clean (reference)")]
     for family in vocab.FAMILIES:
         found = [
-            (v, [p["distortion"] == family for p in plans])
+            (v, [p.distortion == family for p in plans])
             for v, plans in image.plans.items()
-            if any(p["distortion"] == family for p in plans)
+            if any(p.distortion == family for p in plans)
         ]
         if not found:
-            tiles.append(tile(np.full((8, 8, 3), 255, np.uint8), f"{family}: not in this image"))
+            tiles.append(_tile(np.full((8, 8, 3), 255, np.uint8), f"{family}: not in this image"))
             continue
         version, chosen = found[0]
-        pixels = read_rgb(version_path(build, version, image.split, image.tag))
+        pixels = read_rgb(build.layout.version_image(version, image.split, image.tag))
         picked = [m for m, c in zip(masks, chosen, strict=True) if c]
         tiles.append(
-            tile(outlined(pixels, picked, [(255, 255, 0)] * len(picked)), f"{family}\n({version})")
+            _tile(outlined(pixels, picked, [YELLOW] * len(picked)), f"{family}\n({version})")
         )
-    return sheet(tiles, 5)
+    return contact_sheet(tiles, 5)
 
 
 def example_pairs(versions: list[str]) -> list[tuple[str, str]]:
@@ -154,25 +128,23 @@ def example_pairs(versions: list[str]) -> list[tuple[str, str]]:
 
 def pairs_sheet(build: Build, image: ScoredImage, versions: list[str]) -> np.ndarray:
     """Easy / medium / hard example pairs; outlines coloured by the region comparison."""
-    masks = [decode_mask(r["mask"]) for r in image.source["regions"]]
+    masks = [decode_mask(r.mask) for r in image.source.regions]
     tiles = []
     for anchor, target in example_pairs(versions):
         pair = make_pair(image, anchor, target, build.recipe.comparison)
         colours = [COMPARISON_COLOURS[vocab.COMPARISONS[r.comparison]] for r in pair.regions]
         for side, version in (("anchor", anchor), ("target", target)):
-            pixels = read_rgb(version_path(build, version, image.split, image.tag))
+            pixels = read_rgb(build.layout.version_image(version, image.split, image.tag))
             caption = f"{pair.difficulty} {side}: {version}"
-            tiles.append(tile(outlined(pixels, masks, colours), caption))
-    legend = Image.new("RGB", (TILE, TILE + CAPTION), "white")
+            tiles.append(_tile(outlined(pixels, masks, colours), caption))
     lines = [f"{name}: RGB{colour}" for name, colour in COMPARISON_COLOURS.items()]
-    ImageDraw.Draw(legend).multiline_text(
-        (2, 2), "\n".join(["outline colour:", *lines]), fill="black"
-    )
-    return sheet([*tiles, legend], 2)
+    legend = text_tile("\n".join(["outline colour:", *lines]), TILE, TILE + CAPTION)
+    return contact_sheet([*tiles, legend], 2)
 
 
 def distorted_regions(image: ScoredImage) -> int:
-    return sum(p["distortion"] != "clean" for plans in image.plans.values() for p in plans)
+    """Degraded regions over all versions of an image."""
+    return sum(p.distortion != "clean" for plans in image.plans.values() for p in plans)
 
 
 def report(build: Build, console: Console | None = None) -> list[Path]:
@@ -181,7 +153,7 @@ def report(build: Build, console: Console | None = None) -> list[Path]:
     scored.check()
     stats = collect_stats(scored).to_json(scored.splits)
     (console or Console()).print(stats_table(stats))
-    out = build.path("report")
+    out = build.layout.report
     out.mkdir(parents=True, exist_ok=True)
     paths = [
         out / "stats.json",
@@ -191,10 +163,7 @@ def report(build: Build, console: Console | None = None) -> list[Path]:
     ]
     write_json_atomic(paths[0], stats)
     stats_plot(stats, paths[1])
-    image = max(
-        scored.iter_images(),
-        key=lambda im: sum(p["distortion"] != "clean" for v in im.plans.values() for p in v),
-    )
+    image = max(scored.iter_images(), key=distorted_regions)
     write_bytes_atomic(paths[2], encode_png(labels_sheet(build, image)))
     write_bytes_atomic(paths[3], encode_png(pairs_sheet(build, image, scored.versions)))
     return paths

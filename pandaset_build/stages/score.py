@@ -2,38 +2,41 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict
-from typing import Any
+from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from pandaset_build.engine.stage import (
-    Executor,
-    Failure,
-    Shard,
-    ShardOutcome,
-    StageReport,
-    make_shards,
-    run_stage,
-)
-from pandaset_build.iqa.metric import Metric, bucket_shape, load_metric, region_crops, resize_to
+from pandaset_build.engine.executors import Executor
+from pandaset_build.engine.shards import Shard, ShardOutcome, make_shards
+from pandaset_build.engine.stage import Stage, StageReport
+from pandaset_build.errors import BadInput
+from pandaset_build.iqa.batching import PairKey, PairScorer
+from pandaset_build.iqa.crops import bucket_shape, region_crops, resize_to
+from pandaset_build.iqa.metric import Metric, load_metric
 from pandaset_build.store.build import Build
+from pandaset_build.store.catalog import read_sources, source_index
 from pandaset_build.store.images import read_rgb
-from pandaset_build.store.records import BadInput, decode_mask
-from pandaset_build.store.tables import (
-    SCORES,
-    read_sources,
-    source_index,
-    version_path,
-    write_table,
-)
-
-STAGE = "score"
+from pandaset_build.store.masks import decode_mask
+from pandaset_build.store.records import Row, ScoreRow, SourceRecord
+from pandaset_build.store.tables import SCORES, write_table
 
 
-_METRICS: dict[tuple[Any, ...], Metric] = {}
+@dataclass(frozen=True)
+class ScoreOptions:
+    """The metric and how it runs; `metric`, `weights` and `random_weights` change the scores."""
+
+    metric: str
+    device: str = "cpu"
+    weights: str | None = None
+    random_weights: bool = False
+    batch_size: int = 16
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.metric}|{self.weights}|{self.random_weights}"
+
+
+_METRICS: dict[tuple[str, str, str | None, bool], Metric] = {}
 
 
 def shard_device(device: str, shard_index: int) -> str:
@@ -43,69 +46,37 @@ def shard_device(device: str, shard_index: int) -> str:
     return device
 
 
-def cached_metric(options: dict[str, Any], device: str) -> Metric:
+def cached_metric(options: ScoreOptions, device: str) -> Metric:
     """The metric of this worker process on a device, loaded once and reused for every shard."""
-    key = (options["metric"], device, options["weights"], options["random_weights"])
+    key = (options.metric, device, options.weights, options.random_weights)
     if key not in _METRICS:
         _METRICS[key] = load_metric(*key)
     return _METRICS[key]
 
 
-def _digest(a: np.ndarray, b: np.ndarray) -> bytes:
-    return hashlib.sha256(a.tobytes() + b"|" + b.tobytes() + repr(a.shape).encode()).digest()
-
-
-class PairScorer:
-    """Scores (distorted, reference) pairs in per-shape batches; identical pairs scored once."""
-
-    def __init__(self, metric: Metric, batch_size: int) -> None:
-        self.metric = metric
-        self.batch_size = batch_size
-        self.pending: dict[tuple[int, int], dict[bytes, tuple[np.ndarray, np.ndarray]]] = (
-            defaultdict(dict)
-        )
-        self.scores: dict[bytes, float] = {}
-
-    def add(self, distorted: np.ndarray, reference: np.ndarray) -> bytes:
-        key = _digest(distorted, reference)
-        if key not in self.scores:
-            self.pending[distorted.shape[:2]].setdefault(key, (distorted, reference))
-        return key
-
-    def run(self) -> dict[bytes, float]:
-        for pairs in self.pending.values():
-            keys = list(pairs)
-            for start in range(0, len(keys), self.batch_size):
-                batch = keys[start : start + self.batch_size]
-                values = self.metric([pairs[k][0] for k in batch], [pairs[k][1] for k in batch])
-                self.scores.update(zip(batch, values.tolist(), strict=True))
-        self.pending.clear()
-        return self.scores
-
-
 def score_image(
-    build: Build, source: dict[str, Any], metric: Metric, batch_size: int
-) -> list[dict[str, Any]]:
-    """Rows of one image: per version its regions (bucketed crops) and the full frame."""
+    build: Build, source: SourceRecord, metric: Metric, batch_size: int
+) -> list[ScoreRow]:
+    """Rows of one image: per version the full frame, then its regions (bucketed crops)."""
     scoring = build.recipe.scoring
-    reference = read_rgb(source["image_path"])
-    masks = [decode_mask(region["mask"]) for region in source["regions"]]
+    reference = read_rgb(source.image_path)
+    masks = [decode_mask(region.mask) for region in source.regions]
     regions = PairScorer(metric, batch_size)
     frames = PairScorer(metric, 1)
-    keys: list[tuple[str, int | None, bytes, PairScorer]] = []
+    keys: list[tuple[str, int | None, PairKey, PairScorer]] = []
     images = {}
     for version in build.recipe.versions:
-        path = version_path(build, version, source["split"], source["tag"])
+        path = build.layout.version_image(version, source.split, source.tag)
         if not path.exists():
             raise BadInput(path, "version missing: run `distort` first")
         images[version] = read_rgb(path)
         keys.append((version, None, frames.add(images[version], reference), frames))
-    for index, region in enumerate(source["regions"]):
+    for index, region in enumerate(source.regions):
         for version, image in images.items():
-            distorted, ref = region_crops(image, reference, masks[index], region["bbox"])
+            distorted, ref = region_crops(image, reference, masks[index], region.bbox)
             shape = bucket_shape(*ref.shape[:2], scoring.bucket_long_sides, scoring.min_short_side)
             key = regions.add(resize_to(distorted, shape), resize_to(ref, shape))
-            keys.append((version, region["region_id"], key, regions))
+            keys.append((version, region.region_id, key, regions))
     keys.sort(
         key=lambda entry: (
             build.recipe.versions.index(entry[0]),
@@ -115,38 +86,40 @@ def score_image(
     )
     region_scores, frame_scores = regions.run(), frames.run()
     return [
-        {
-            "tag": source["tag"],
-            "split": source["split"],
-            "version": version,
-            "region_id": region_id,
-            "score": (region_scores if scorer is regions else frame_scores)[key],
-            "metric": metric.name,
-            "pyiqa_version": metric.pyiqa_version,
-            "weights": metric.weights,
-        }
+        ScoreRow(
+            tag=source.tag,
+            split=source.split,
+            version=version,
+            region_id=region_id,
+            score=(region_scores if scorer is regions else frame_scores)[key],
+            metric=metric.name,
+            pyiqa_version=metric.pyiqa_version,
+            weights=metric.weights,
+        )
         for version, region_id, key, scorer in keys
     ]
 
 
-def score_shard(build: Build, shard: Shard, options: dict[str, Any]) -> ShardOutcome:
+def score_shard(build: Build, shard: Shard, options: ScoreOptions) -> ShardOutcome:
     """Score every image of a shard and write the shard's rows."""
     torch.set_num_threads(build.recipe.scoring.cpu_threads)
-    metric = cached_metric(options, shard_device(options["device"], shard.index))
+    metric = cached_metric(options, shard_device(options.device, shard.index))
     outcome = ShardOutcome()
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     for source in read_sources(shard.items):
         try:
-            image_rows = score_image(build, source, metric, options["batch_size"])
+            image_rows = score_image(build, source, metric, options.batch_size)
         except BadInput as err:
-            outcome.failures.append(Failure(err.path, err.problem))
-            outcome.add("failed")
+            outcome.fail(err.path, err.problem)
             continue
-        rows.extend(image_rows)
+        rows.extend(row.to_row() for row in image_rows)
         outcome.add("images")
-        outcome.add("regions scored", sum(r["region_id"] is not None for r in image_rows))
-    write_table(build.path("scores", f"{shard.name}.parquet"), rows, SCORES)
+        outcome.add("regions scored", sum(r.region_id is not None for r in image_rows))
+    write_table(build.layout.score_shard(shard.name), rows, SCORES)
     return outcome
+
+
+STAGE = Stage("score", score_shard)
 
 
 def score(
@@ -159,15 +132,14 @@ def score(
     random_weights: bool = False,
 ) -> StageReport:
     """Score every distorted image; the metric is loaded up front so errors come before work."""
-    options = {
-        "metric": metric or build.recipe.scoring.metric,
-        "device": device,
-        "weights": weights,
-        "random_weights": random_weights,
-        "batch_size": batch_size or build.recipe.scoring.batch_size,
-    }
-    cached_metric(options, options["device"])
+    options = ScoreOptions(
+        metric=metric or build.recipe.scoring.metric,
+        device=device,
+        weights=weights,
+        random_weights=random_weights,
+        batch_size=batch_size or build.recipe.scoring.batch_size,
+    )
+    cached_metric(options, options.device)
     index = source_index(build)
-    shards = make_shards(STAGE, [tag for tag, _ in index], index, build.recipe.shard_size)
-    fingerprint = f"{options['metric']}|{options['weights']}|{options['random_weights']}"
-    return run_stage(build, STAGE, shards, score_shard, options, executor, fingerprint=fingerprint)
+    shards = make_shards(STAGE.name, [tag for tag, _ in index], index, build.recipe.shard_size)
+    return STAGE.run(build, shards, options, executor, fingerprint=options.fingerprint)

@@ -1,4 +1,4 @@
-"""The build directory: build.json with the resolved recipe and its hash, paths, atomic writes."""
+"""A build: its directory, build.json (the resolved recipe and its hash), `--restart`, the lock."""
 
 from __future__ import annotations
 
@@ -17,45 +17,21 @@ from typing import Any
 
 from pandaset_build import __version__
 from pandaset_build.config.recipe import Recipe, load_recipe, recipe_from_dict
-
-BUILD_FILE = "build.json"
-LOCK_FILE = ".lock"
-
-
-class BuildError(RuntimeError):
-    """The build directory cannot be used as asked (another recipe, missing stage outputs)."""
+from pandaset_build.errors import BuildError
+from pandaset_build.store.atomic import is_temporary, write_json_atomic
+from pandaset_build.store.layout import BuildLayout
 
 
 @dataclass(frozen=True)
 class Build:
+    """An opened build directory and the recipe it is made with."""
+
     root: Path
     recipe: Recipe
 
     @property
-    def done_dir(self) -> Path:
-        return self.root / "_done"
-
-    def path(self, *parts: str) -> Path:
-        return self.root.joinpath(*parts)
-
-
-# Every top-level entry a build may create. `--restart` deletes these and nothing else.
-BUILD_ENTRIES = (
-    BUILD_FILE,
-    "sources",
-    "splits.json",
-    "versions",
-    "plans",
-    "scores",
-    "export",
-    "bench",
-    "report",
-    "preview",
-    "panda",
-    "eval",
-    "eval-mllm",
-    "_done",
-)
+    def layout(self) -> BuildLayout:
+        return BuildLayout(self.root)
 
 
 def open_build(
@@ -70,7 +46,7 @@ def open_build(
     anything else in the folder is kept, and its presence is refused unless `force`.
     """
     root = Path(root)
-    record_path = root / BUILD_FILE
+    record_path = BuildLayout(root).build_file
     recorded = read_build_record(root)
     if recipe is None:
         if recorded is not None:
@@ -97,7 +73,7 @@ def open_build(
                 "version": __version__,
                 "recipe_hash": resolved.digest(),
                 "seed": resolved.seed,
-                "entries": list(BUILD_ENTRIES),
+                "entries": list(BuildLayout.ENTRIES),
                 "recipe": resolved.model_dump(mode="json"),
             },
         )
@@ -106,7 +82,7 @@ def open_build(
 
 def read_build_record(root: Path) -> dict[str, Any] | None:
     """The folder's build.json, or None; a build.json that is not this tool's is refused."""
-    path = root / BUILD_FILE
+    path = BuildLayout(root).build_file
     if not path.exists():
         return None
     try:
@@ -121,19 +97,17 @@ def read_build_record(root: Path) -> dict[str, Any] | None:
     return record
 
 
-def _is_temporary(name: str) -> bool:
-    return name.startswith(".") and name.endswith(".tmp")
-
-
 def clear_build(root: Path, recorded: dict[str, Any], force: bool = False) -> list[str]:
     """Delete the build's own top-level entries, never following a symlink; return their names.
 
     Entries the build did not create are kept; unless `force`, their presence is refused, so a
     build pointed at a working folder by mistake deletes nothing.
     """
-    owned = set(recorded.get("entries") or BUILD_ENTRIES)
+    owned = set(recorded.get("entries") or BuildLayout.ENTRIES)
     present = sorted(child.name for child in root.iterdir())
-    foreign = [n for n in present if n not in owned and n != LOCK_FILE and not _is_temporary(n)]
+    foreign = [
+        n for n in present if n not in owned and n != BuildLayout.LOCK and not is_temporary(n)
+    ]
     if foreign and not force:
         more = f" and {len(foreign) - 8} more" if len(foreign) > 8 else ""
         shown = ", ".join(foreign[:8]) + more
@@ -144,7 +118,7 @@ def clear_build(root: Path, recorded: dict[str, Any], force: bool = False) -> li
         )
     removed = []
     for name in present:
-        if name not in owned and not _is_temporary(name):
+        if name not in owned and not is_temporary(name):
             continue
         child = root / name
         if child.is_dir() and not child.is_symlink():
@@ -156,32 +130,10 @@ def clear_build(root: Path, recorded: dict[str, Any], force: bool = False) -> li
 
 
 @contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
-    """Yield a temporary sibling path; rename it onto `final` only if the block succeeds."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-
-
-@contextmanager
 def build_lock(root: Path) -> Iterator[None]:
     """Hold the build's lock for a stage run; a second concurrent run is refused, naming us."""
     root.mkdir(parents=True, exist_ok=True)
-    path = root / LOCK_FILE
+    path = BuildLayout(root).lock_file
     handle = open(path, "a+")  # noqa: SIM115 (held open for the lock's lifetime)
     try:
         try:

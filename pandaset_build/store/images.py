@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from pandaset_build.store.build import write_bytes_atomic
-from pandaset_build.store.records import BadInput
+from pandaset_build.errors import BadInput
+from pandaset_build.store.atomic import write_bytes_atomic
 
 PNG_COMPRESSION = 3
 

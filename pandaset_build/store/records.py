@@ -1,46 +1,65 @@
-"""The source record (DESIGN.md contract) and the reader interface every input format follows."""
+"""Typed records of the build's tables: source record, region, relation, plan row, score row.
+
+Each has `from_row` (a parquet row as pyarrow's `to_pylist` gives it) and `to_row`; every
+consumer works with these, not with dicts.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
-from pycocotools import mask as mask_utils
+
+from pandaset_build.store.masks import Rle, box_and_area, encode_mask
+
+Row = dict[str, Any]  # one parquet row, as pyarrow reads and writes it
 
 
-class BadInput(Exception):
-    """One input item cannot be ingested; the message names the file and the problem."""
+class IspFlags(TypedDict):
+    """Whether one region shows its image's ISP noise and blur (Seagull-style sources)."""
 
-    def __init__(self, path: str | Path, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
-        self.path = str(path)
-        self.problem = problem
+    noise: bool
+    blur: bool
 
 
 @dataclass
 class Region:
+    """One region of an image; its index in `SourceRecord.regions` is its id everywhere."""
+
     region_id: int
     name: str
     category_id: int
     isthing: bool
-    bbox: list[float]
-    mask: dict[str, Any]
+    bbox: list[float]  # COCO xywh in pixels
+    mask: Rle
     area: int
     description: str = ""
+
+    @classmethod
+    def from_row(cls, row: Row) -> Region:
+        return cls(**{**row, "description": row.get("description") or ""})
 
 
 @dataclass
 class Relation:
+    """A scene relation `subject predicate object` between two regions (by index)."""
+
     subject: int
     object: int
     predicate: str
     predicate_id: int = -1
 
+    @classmethod
+    def from_row(cls, row: Row) -> Relation:
+        return cls(**row)
+
 
 @dataclass
 class SourceRecord:
+    """One ingested image: the DESIGN's source record contract."""
+
     tag: str
     source: str
     width: int
@@ -51,37 +70,23 @@ class SourceRecord:
     depth_path: str | None = None
     isp_path: str | None = None
     isp_degradations: list[str] = field(default_factory=list)
-    isp_flags: list[dict[str, bool]] = field(default_factory=list)
+    isp_flags: list[IspFlags] = field(default_factory=list)
     split: str = ""
 
-    def to_row(self) -> dict[str, Any]:
+    @classmethod
+    def from_row(cls, row: Row) -> SourceRecord:
+        return cls(
+            **{
+                **row,
+                "regions": [Region.from_row(r) for r in row["regions"]],
+                "relations": [Relation.from_row(r) for r in row.get("relations") or []],
+                "isp_degradations": list(row.get("isp_degradations") or []),
+                "isp_flags": list(row.get("isp_flags") or []),
+            }
+        )
+
+    def to_row(self) -> Row:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class Item:
-    """A picklable description of one image to load, listed cheaply before the work starts."""
-
-    tag: str
-    source: str
-    payload: dict[str, Any]
-
-
-def encode_mask(mask: np.ndarray) -> dict[str, Any]:
-    """COCO compressed RLE of a boolean HxW mask, with `counts` as an ASCII string."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(rle["size"][0]), int(rle["size"][1])], "counts": rle["counts"].decode()}
-
-
-def decode_mask(rle: dict[str, Any]) -> np.ndarray:
-    """Boolean HxW mask from a compressed or uncompressed COCO RLE."""
-    size = [int(v) for v in rle["size"]]
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        rle = mask_utils.frPyObjects({"size": size, "counts": counts}, size[0], size[1])
-    else:
-        rle = {"size": size, "counts": counts.encode() if isinstance(counts, str) else counts}
-    return mask_utils.decode(rle).astype(bool)
 
 
 def region_from_mask(
@@ -95,9 +100,7 @@ def region_from_mask(
 ) -> Region:
     """A region whose box and area are computed from its mask (pycocotools, on the RLE)."""
     rle = encode_mask(mask)
-    coco_rle = {"size": rle["size"], "counts": rle["counts"].encode()}
-    bbox = [float(v) for v in mask_utils.toBbox(coco_rle)]
-    area = int(mask_utils.area(coco_rle))
+    bbox, area = box_and_area(rle)
     return Region(
         region_id=region_id,
         name=name,
@@ -110,15 +113,53 @@ def region_from_mask(
     )
 
 
-def panoptic_ids(path: str | Path) -> np.ndarray:
-    """HxW uint32 segment ids of a COCO panoptic PNG: R + 256 G + 256^2 B."""
-    from PIL import Image
+@dataclass(frozen=True)
+class RegionPlan:
+    """What one region of one version becomes (a plan row); `key` is empty for a clean region."""
 
-    with Image.open(path) as img:
-        return rgb_to_ids(np.asarray(img.convert("RGB")))
+    tag: str
+    version: str
+    region_id: int
+    distortion: str
+    subtype: str
+    severity: str
+    level: int
+    params: str  # JSON of the resolved parameters
+    seed: int
+    isp: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.distortion}/{self.subtype}" if self.subtype else ""
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return json.loads(self.params)
+
+    @classmethod
+    def from_row(cls, row: Row) -> RegionPlan:
+        return cls(**row)
+
+    def to_row(self) -> Row:
+        return asdict(self)
 
 
-def rgb_to_ids(rgb: np.ndarray) -> np.ndarray:
-    """HxW uint32 ids of an HxWx3 uint8 RGB array: R + 256 G + 256^2 B."""
-    rgb = rgb.astype(np.uint32)
-    return rgb[..., 0] | (rgb[..., 1] << 8) | (rgb[..., 2] << 16)
+@dataclass(frozen=True)
+class ScoreRow:
+    """The score of one region (or, with `region_id` None, the whole image) of one version."""
+
+    tag: str
+    split: str
+    version: str
+    region_id: int | None
+    score: float
+    metric: str
+    pyiqa_version: str
+    weights: str
+
+    @classmethod
+    def from_row(cls, row: Row) -> ScoreRow:
+        return cls(**row)
+
+    def to_row(self) -> Row:
+        return asdict(self)

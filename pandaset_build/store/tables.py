@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pandaset_build.store.build import Build, atomic_path
+from pandaset_build.store.atomic import atomic_path
+from pandaset_build.store.records import Row
 
 RLE = pa.struct([("size", pa.list_(pa.int32())), ("counts", pa.string())])
 
@@ -86,46 +84,25 @@ SCORES = pa.schema(
 )
 
 
-def version_path(build: Build, version: str, split: str, tag: str) -> Path:
-    """Where the distort stage stores a rendered version (lossless PNG)."""
-    return build.path("versions", version, split, f"{tag}.png")
-
-
-def source_index(build: Build) -> list[tuple[str, str]]:
-    """(tag, parquet file) of every ingested image."""
-    index = []
-    for path in parquet_files(build.path("sources")):
-        tags = pq.read_table(path, columns=["tag"]).column("tag").to_pylist()
-        index.extend((tag, str(path)) for tag in tags)
-    return index
-
-
-def read_sources(items: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
-    """Source rows of a shard's tags, reading only the files and rows it needs."""
-    by_file: dict[str, list[str]] = defaultdict(list)
-    for tag, path in items:
-        by_file[path].append(tag)
-    rows = []
-    for path, tags in by_file.items():
-        rows.extend(pq.read_table(path, filters=[("tag", "in", tags)]).to_pylist())
-    return sorted(rows, key=lambda row: row["tag"])
-
-
-def write_table(path: Path, rows: list[dict[str, Any]], schema: pa.Schema) -> None:
+def write_table(path: Path, rows: list[Row], schema: pa.Schema) -> None:
     """Write rows as one parquet file under a temporary name, then rename it into place."""
     table = pa.Table.from_pylist(rows, schema=schema)
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_statistics=False)
 
 
-def parquet_files(folder: Path) -> list[Path]:
-    """Completed parquet shards under a folder, sorted (temporary files are hidden)."""
-    if not folder.exists():
+def parquet_files(path: Path) -> list[Path]:
+    """A parquet file itself, or the completed parquet files under a folder, sorted.
+
+    Hidden names (temporary files, staging folders) are skipped at every level.
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith("."))
-
-
-def read_rows(folder: Path, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Rows of every parquet shard under a folder, one shard in memory at a time."""
-    for path in parquet_files(folder):
-        yield from pq.read_table(path, columns=columns).to_pylist()
+    return sorted(
+        p
+        for p in path.rglob("*.parquet")
+        if not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )

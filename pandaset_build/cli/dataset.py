@@ -1,0 +1,248 @@
+"""Dataset commands: ingest, distort, score, preview, export, split-bench, report, run.
+
+Stage modules are imported inside their commands, so `--help` does not pay for torch and pyiqa.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pandaset_build.cli.app import app, console
+from pandaset_build.cli.options import (
+    BuildOpt,
+    DeviceOpt,
+    ExecutorKind,
+    ExecutorOpt,
+    ForceOpt,
+    Layout,
+    MaskEncoding,
+    RandomBackboneOpt,
+    RayAddressOpt,
+    RecipeOpt,
+    RestartOpt,
+    Source,
+    WorkersOpt,
+)
+from pandaset_build.engine.stage import StageReport
+from pandaset_build.engine.summary import print_summary
+from pandaset_build.errors import UsageError
+from pandaset_build.store.build import open_build
+
+SourceOpt = Annotated[Source, typer.Option("--source", help="Input format.")]
+RootOpt = Annotated[Path | None, typer.Option("--root", help="Dataset root (not for demo).")]
+DepthOpt = Annotated[Path | None, typer.Option("--depth", help="Folder of per-image depth maps.")]
+SplitOpt = Annotated[str | None, typer.Option("--split", help="coco-panoptic split (val2017).")]
+AnnotationsOpt = Annotated[Path | None, typer.Option("--annotations", help="Annotation file.")]
+ImagesOpt = Annotated[Path | None, typer.Option("--images", help="Image folder override.")]
+MasksOpt = Annotated[Path | None, typer.Option("--masks", help="Mask folder override.")]
+MaskEncodingOpt = Annotated[
+    MaskEncoding | None, typer.Option("--mask-encoding", help="folder: how mask PNGs hold ids.")
+]
+MetricOpt = Annotated[
+    str | None, typer.Option("--metric", help="pyiqa full-reference metric (recipe default).")
+]
+WeightsOpt = Annotated[
+    Path | None, typer.Option("--weights", help="Local weights file of the metric.")
+]
+CropBatchOpt = Annotated[int | None, typer.Option("--batch-size", min=1, help="Crops per batch.")]
+LayoutOpt = Annotated[Layout, typer.Option("--layout", help="Export layout.")]
+DEMO = Source("demo")
+
+
+def finish(report: StageReport) -> None:
+    """Print a stage's summary; exit 1 when an item or shard failed (a rerun resumes)."""
+    print_summary(report, console)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("ingest")
+def ingest_command(
+    source: SourceOpt,
+    root: RootOpt = None,
+    depth: DepthOpt = None,
+    split: SplitOpt = None,
+    annotations: AnnotationsOpt = None,
+    images: ImagesOpt = None,
+    masks: MasksOpt = None,
+    mask_encoding: MaskEncodingOpt = None,
+    workers: WorkersOpt = 1,
+    executor: ExecutorOpt = ExecutorKind.local,
+    ray_address: RayAddressOpt = "local",
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+    restart: RestartOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Read a dataset on disk (psg, seagull, coco-panoptic, folder, demo) into sources/."""
+    from pandaset_build.engine.executors import make_executor
+    from pandaset_build.stages.ingest import ingest
+
+    if root is None and source.value != "demo":
+        raise UsageError(f"--source {source.value} needs --root")
+    if root is not None and not root.is_dir():
+        raise UsageError(f"--root {root}: no such folder; check the path")
+    if root is not None and build.resolve().is_relative_to(root.resolve()):
+        raise UsageError(
+            f"--build {build} is inside the dataset folder --root {root}; a build never writes "
+            "into a source dataset: choose a --build outside it"
+        )
+    opened = open_build(build, recipe, restart, force)
+    options = {
+        key: value
+        for key, value in {
+            "split": split,
+            "annotations": annotations,
+            "images": images,
+            "masks": masks,
+            "mask_encoding": mask_encoding.value if mask_encoding else None,
+        }.items()
+        if value is not None
+    }
+    runner = make_executor(executor.value, workers, ray_address)
+    finish(ingest(opened, source.value, root or Path("."), runner, depth, options))
+
+
+@app.command("distort")
+def distort_command(
+    workers: WorkersOpt = 1,
+    executor: ExecutorOpt = ExecutorKind.local,
+    ray_address: RayAddressOpt = "local",
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+    restart: RestartOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Render the 16 versions of every ingested image, and their plans."""
+    from pandaset_build.engine.executors import make_executor
+    from pandaset_build.stages.distort import distort
+
+    opened = open_build(build, recipe, restart, force)
+    finish(distort(opened, make_executor(executor.value, workers, ray_address)))
+
+
+@app.command("score")
+def score_command(
+    device: DeviceOpt = "cpu",
+    metric: MetricOpt = None,
+    weights: WeightsOpt = None,
+    batch_size: CropBatchOpt = None,
+    workers: WorkersOpt = 1,
+    executor: ExecutorOpt = ExecutorKind.local,
+    ray_address: RayAddressOpt = "local",
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+    restart: RestartOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Score every region and image of every version against the clean reference."""
+    from pandaset_build.engine.executors import make_executor
+    from pandaset_build.stages.score import score
+
+    opened = open_build(build, recipe, restart, force)
+    gpus = 1 if device.startswith("cuda") else 0
+    finish(
+        score(
+            opened,
+            make_executor(executor.value, workers, ray_address, gpus),
+            device=device,
+            metric=metric,
+            weights=str(weights) if weights else None,
+            batch_size=batch_size,
+        )
+    )
+
+
+@app.command("preview")
+def preview_command(
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Image tag (default: the first).")
+    ] = None,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+) -> None:
+    """Write contact sheets of one image: every sub-type and level, and its 16 versions."""
+    from pandaset_build.stages.preview import preview
+
+    for path in preview(open_build(build, recipe), tag):
+        console.print(f"wrote {path}")
+
+
+@app.command("export")
+def export_command(
+    layout: LayoutOpt = Layout.hf,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+) -> None:
+    """Write the Hugging Face parquet export, or the published PandaBench folder layout."""
+    from pandaset_build.stages.export import export
+
+    summary = export(open_build(build, recipe), layout.value)
+    console.print(
+        f"export {layout.value}: {summary.files} files in {summary.folder}, "
+        f"{summary.rows_per_second:.0f} rows/s, rows {summary.rows}"
+    )
+
+
+@app.command("split-bench")
+def split_bench_command(
+    manifest: Annotated[
+        str | None,
+        typer.Option("--manifest", help="published, or a pair-list file; default: sample."),
+    ] = None,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+) -> None:
+    """Write bench/easy, bench/medium and bench/hard from the test split."""
+    from pandaset_build.stages.bench import split_bench
+
+    summary = split_bench(open_build(build, recipe), manifest)
+    console.print(f"bench ({summary.selection}): {summary.pairs} pairs in {summary.folder}")
+
+
+@app.command("report")
+def report_command(build: BuildOpt = Path("build"), recipe: RecipeOpt = None) -> None:
+    """Label statistics (table, JSON, plot) and sample sheets of a scored build."""
+    from pandaset_build.stages.report import report
+
+    for path in report(open_build(build, recipe), console):
+        console.print(f"wrote {path}")
+
+
+@app.command("run")
+def run_command(
+    source: SourceOpt = DEMO,
+    root: RootOpt = None,
+    device: DeviceOpt = "cpu",
+    workers: WorkersOpt = 1,
+    executor: ExecutorOpt = ExecutorKind.local,
+    ray_address: RayAddressOpt = "local",
+    panda: Annotated[
+        str | None,
+        typer.Option("--panda", help="Then train PANDA with this recipe and evaluate on Hard."),
+    ] = None,
+    random_backbone: RandomBackboneOpt = False,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+    restart: RestartOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Run every dataset stage in order on one source (the quickstart uses the demo data)."""
+    from pandaset_build.cli.models import eval_panda_command, train_panda_command
+
+    common = {"workers": workers, "executor": executor, "ray_address": ray_address, "build": build}
+    ingest_command(source=source, root=root, recipe=recipe, restart=restart, force=force, **common)
+    distort_command(**common)
+    score_command(device=device, **common)
+    export_command(layout=Layout.hf, build=build)
+    export_command(layout=Layout.pandabench, build=build)
+    split_bench_command(manifest=None, build=build)
+    report_command(build=build)
+    if panda is not None:
+        train_panda_command(
+            recipe=panda, device=device, random_backbone=random_backbone, build=build
+        )
+        eval_panda_command(checkpoint=build / "panda" / "last.pth", device=device, build=build)

@@ -1,0 +1,103 @@
+"""Options shared by several commands; every choice is an Enum that Typer checks and lists."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pandaset_build.sources import READERS
+
+
+def _choices(name: str, values: list[str]) -> type[Enum]:
+    """A str Enum whose values are the choices as users type them."""
+    return Enum(name, [(v.replace("-", "_"), v) for v in values], type=str)  # type: ignore[return-value]
+
+
+Source = _choices("Source", sorted(READERS))
+
+
+class ExecutorKind(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+class Layout(str, Enum):
+    hf = "hf"
+    pandabench = "pandabench"
+
+
+class MaskEncoding(str, Enum):
+    auto = "auto"
+    instance = "instance"
+    rgb = "rgb"
+
+
+class EvalMode(str, Enum):
+    hard = "hard"
+    all = "all"
+
+
+class PromptKind(str, Enum):
+    pair = "pair"
+    region = "region"
+
+
+class Baseline(str, Enum):
+    random = "random"
+
+
+DEVICE = re.compile(r"^(cpu|cuda|cuda:\d+)$")
+
+
+def check_device(value: str) -> str:
+    """cpu, cuda or cuda:N."""
+    if not DEVICE.match(value):
+        raise typer.BadParameter(f"{value!r}: expected cpu, cuda or cuda:N")
+    return value
+
+
+BuildOpt = Annotated[Path, typer.Option("--build", help="Build directory.")]
+RecipeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--recipe", help="Recipe file or bundled name; default: the build's recipe, else default."
+    ),
+]
+RestartOpt = Annotated[
+    bool,
+    typer.Option(
+        "--restart",
+        help="Delete the build's own outputs (made with another recipe) and start over.",
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="With --restart: go on although the folder holds entries the build did not create "
+        "(they are kept).",
+    ),
+]
+WorkersOpt = Annotated[int, typer.Option("--workers", min=1, help="Local worker processes.")]
+ExecutorOpt = Annotated[ExecutorKind, typer.Option("--executor", help="Where shards run.")]
+RayAddressOpt = Annotated[
+    str,
+    typer.Option(
+        "--ray-address",
+        help="local (start Ray here), auto (the cluster of `ray start`), or HOST:PORT.",
+    ),
+]
+DeviceOpt = Annotated[
+    str, typer.Option("--device", help="cpu, cuda or cuda:N.", callback=check_device)
+]
+BatchOpt = Annotated[int | None, typer.Option("--batch-size", min=1, help="Items per batch.")]
+RandomBackboneOpt = Annotated[
+    bool,
+    typer.Option(
+        "--random-backbone", help="Random backbone weights: for offline demos and tests only."
+    ),
+]

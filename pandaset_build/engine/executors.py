@@ -1,0 +1,51 @@
+"""Executors: where shard tasks run. The local process pool here; Ray in `engine.ray`."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol
+
+from pandaset_build.engine.shards import ShardRecord, ShardTask, lost_record, run_shard_task
+from pandaset_build.errors import UsageError
+
+
+class Executor(Protocol):
+    def run(self, tasks: list[ShardTask[Any]]) -> Iterator[ShardRecord]: ...
+
+
+class LocalExecutor:
+    """Runs shard tasks in this process (workers=1) or in a spawn-started process pool."""
+
+    def __init__(self, workers: int = 1) -> None:
+        if workers < 1:
+            raise UsageError(f"--workers must be at least 1, got {workers}")
+        self.workers = workers
+
+    def run(self, tasks: list[ShardTask[Any]]) -> Iterator[ShardRecord]:
+        if self.workers == 1 or len(tasks) <= 1:
+            yield from map(run_shard_task, tasks)
+            return
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            futures = {pool.submit(run_shard_task, task): task for task in tasks}
+            for future in as_completed(futures):
+                try:
+                    yield future.result()
+                except BrokenProcessPool as err:
+                    yield lost_record(futures[future], f"worker process died: {err}")
+
+
+def make_executor(
+    kind: str, workers: int = 1, ray_address: str = "local", gpus: float = 0
+) -> Executor:
+    """The executor `--executor` names: `local` (`workers` processes) or `ray` (a cluster)."""
+    if kind == "local":
+        return LocalExecutor(workers)
+    if kind == "ray":
+        from pandaset_build.engine.ray import RayExecutor
+
+        return RayExecutor(ray_address, num_gpus=gpus)
+    raise UsageError(f"--executor {kind}: expected local or ray")

@@ -1,0 +1,153 @@
+"""Shards, per-item outcomes and completion records: the unit of work of every stage.
+
+A shard's completion record `_done/<stage>/<shard>.json` is written last, by the task that did
+the work; it is the only thing a rerun trusts (`read_record`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pandaset_build.store.atomic import write_json_atomic
+from pandaset_build.store.build import Build
+
+OptionsT = TypeVar("OptionsT")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One unit of scheduling: a stage's work for a contiguous run of sorted tags."""
+
+    stage: str
+    index: int
+    tags: tuple[str, ...]
+    items: tuple[Any, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.index:05d}"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One item that could not be used: its file and why."""
+
+    file: str
+    reason: str
+
+
+@dataclass
+class ShardOutcome:
+    """What a shard function reports: item counts by kind and per-item failures."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def fail(self, file: str, reason: str) -> None:
+        """Record a failed item (counted as `failed`)."""
+        self.failures.append(Failure(file, reason))
+        self.add("failed")
+
+
+@dataclass
+class ShardRecord:
+    """A shard's completion record (written) or the outcome of a shard that raised (not)."""
+
+    stage: str
+    shard: str
+    tags: list[str]
+    counts: dict[str, int]
+    failures: list[Failure]
+    seconds: float
+    fingerprint: str = ""
+    skipped: bool = False
+    error: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ShardRecord:
+        failures = [Failure(**f) for f in data.get("failures", [])]
+        return cls(**{**data, "failures": failures})
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ShardFunction = Callable[[Build, Shard, OptionsT], ShardOutcome]
+
+
+@dataclass(frozen=True)
+class ShardTask(Generic[OptionsT]):
+    """Everything a worker needs to run one shard; picklable for processes and Ray."""
+
+    function: ShardFunction[OptionsT]
+    build: Build
+    shard: Shard
+    options: OptionsT
+    fingerprint: str = ""
+
+
+def make_shards(stage: str, tags: Sequence[str], items: Sequence[Any], size: int) -> list[Shard]:
+    """Group items into shards of `size` in sorted tag order."""
+    order = sorted(range(len(tags)), key=lambda i: tags[i])
+    return [
+        Shard(
+            stage=stage,
+            index=start // size,
+            tags=tuple(tags[i] for i in order[start : start + size]),
+            items=tuple(items[i] for i in order[start : start + size]),
+        )
+        for start in range(0, len(order), size)
+    ]
+
+
+def read_record(build: Build, shard: Shard, fingerprint: str = "") -> ShardRecord | None:
+    """The completion record of a shard, if it covers the same tags with the same settings."""
+    path = build.layout.done_record(shard.stage, shard.name)
+    if not path.exists():
+        return None
+    record = ShardRecord.from_json(json.loads(path.read_text()))
+    same = tuple(record.tags) == shard.tags and record.fingerprint == fingerprint
+    return record if same else None
+
+
+def run_shard_task(task: ShardTask[Any]) -> ShardRecord:
+    """Run one shard and write its completion record last; the same function on every executor."""
+    start = time.perf_counter()
+    try:
+        outcome = task.function(task.build, task.shard, task.options)
+    except Exception as err:
+        error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
+        return lost_record(task, error, time.perf_counter() - start)
+    record = ShardRecord(
+        stage=task.shard.stage,
+        shard=task.shard.name,
+        tags=list(task.shard.tags),
+        counts=outcome.counts,
+        failures=list(outcome.failures),
+        seconds=round(time.perf_counter() - start, 4),
+        fingerprint=task.fingerprint,
+    )
+    path = task.build.layout.done_record(record.stage, record.shard)
+    write_json_atomic(path, record.to_json())
+    return record
+
+
+def lost_record(task: ShardTask[Any], error: str, seconds: float = 0.0) -> ShardRecord:
+    """The (unwritten) record of a shard that raised or whose worker died: a rerun redoes it."""
+    return ShardRecord(
+        stage=task.shard.stage,
+        shard=task.shard.name,
+        tags=list(task.shard.tags),
+        counts={},
+        failures=[],
+        seconds=seconds,
+        error=error,
+    )

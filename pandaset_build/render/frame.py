@@ -1,0 +1,58 @@
+"""A clean image with everything its versions need: masks, boxes, haze distance, ISP pixels."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pandaset_build.config.recipe import Recipe
+from pandaset_build.distortions import haze_distance
+from pandaset_build.errors import BadInput
+from pandaset_build.store.images import read_rgb
+from pandaset_build.store.masks import decode_mask
+from pandaset_build.store.records import RegionPlan, SourceRecord
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One clean image with everything a version needs: region masks, boxes, depth, ISP pixels.
+
+    `shared` keeps deterministic whole-frame renderings (JPEG 2000, zoom, pixelate) by
+    (sub-type, parameters), so every version of the image reuses them.
+    """
+
+    image: np.ndarray
+    masks: Sequence[np.ndarray]
+    boxes: Sequence[Sequence[float]]
+    stat_domain: str = "mask"
+    distance: np.ndarray | None = None
+    isp: np.ndarray | None = None
+    shared: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, compare=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.image.shape[0], self.image.shape[1]
+
+
+def load_frame(recipe: Recipe, source: SourceRecord, plans: Sequence[RegionPlan]) -> Frame:
+    """Decode the clean image, masks, and (only when a plan needs them) depth and ISP pixels."""
+    image = read_rgb(source.image_path)
+    if image.shape[:2] != (source.height, source.width):
+        raise BadInput(source.image_path, "image size changed since ingest")
+    isp = None
+    if any(p.isp for p in plans):
+        isp = read_rgb(source.isp_path)
+    distance = None
+    if any(p.distortion == "haze" for p in plans):
+        knobs = recipe.distortion_params("haze/haze", 1)
+        distance = haze_distance(image, knobs, source.depth_path)
+    return Frame(
+        image=image,
+        masks=[decode_mask(region.mask) for region in source.regions],
+        boxes=[region.bbox for region in source.regions],
+        stat_domain=recipe.stat_domain,
+        distance=distance,
+        isp=isp,
+    )

@@ -1,0 +1,117 @@
+"""Every path of a build directory, answered by one object.
+
+```
+build.json  .lock  splits.json
+sources/<source>/<shard>.parquet      plans/<shard>.parquet      scores/<shard>.parquet
+versions/<version>/<split>/<tag>.png
+export/<layout>/   bench/<kind>/   report/   preview/   panda/   eval/   eval-mllm/
+_done/<stage>/<shard>.json
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class BuildLayout:
+    """The paths of the build rooted at `root`."""
+
+    root: Path
+
+    # Every top-level entry a build may create; `--restart` deletes these and nothing else.
+    ENTRIES = (
+        "build.json",
+        "sources",
+        "splits.json",
+        "versions",
+        "plans",
+        "scores",
+        "export",
+        "bench",
+        "report",
+        "preview",
+        "panda",
+        "eval",
+        "eval-mllm",
+        "_done",
+    )
+    LOCK = ".lock"
+
+    @property
+    def build_file(self) -> Path:
+        return self.root / "build.json"
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / self.LOCK
+
+    @property
+    def splits_file(self) -> Path:
+        return self.root / "splits.json"
+
+    @property
+    def sources(self) -> Path:
+        return self.root / "sources"
+
+    def source_shard(self, source: str, shard: str) -> Path:
+        return self.sources / source / f"{shard}.parquet"
+
+    @property
+    def versions(self) -> Path:
+        return self.root / "versions"
+
+    def version_image(self, version: str, split: str, tag: str) -> Path:
+        """A rendered version: lossless PNG named after the tag."""
+        return self.versions / version / split / f"{tag}.png"
+
+    @property
+    def plans(self) -> Path:
+        return self.root / "plans"
+
+    def plan_shard(self, shard: str) -> Path:
+        return self.plans / f"{shard}.parquet"
+
+    @property
+    def scores(self) -> Path:
+        return self.root / "scores"
+
+    def score_shard(self, shard: str) -> Path:
+        return self.scores / f"{shard}.parquet"
+
+    def export(self, layout: str) -> Path:
+        return self.root / "export" / layout
+
+    @property
+    def bench(self) -> Path:
+        return self.root / "bench"
+
+    def bench_split(self, kind: str) -> Path:
+        return self.bench / kind
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report"
+
+    @property
+    def preview(self) -> Path:
+        return self.root / "preview"
+
+    @property
+    def panda(self) -> Path:
+        return self.root / "panda"
+
+    def evaluation(self, name: str) -> Path:
+        return self.root / "eval" / name
+
+    def mllm_evaluation(self, name: str) -> Path:
+        return self.root / "eval-mllm" / name
+
+    def done_dir(self, stage: str) -> Path:
+        return self.root / "_done" / stage
+
+    def done_record(self, stage: str, shard: str) -> Path:
+        """A shard's completion record, written last by the task that did the work."""
+        return self.done_dir(stage) / f"{shard}.json"
