@@ -443,19 +443,44 @@ def eval_mllm_command(
     prompt_type: Annotated[
         str, typer.Option("--prompt-type", help="pair (type b) or region (type a).")
     ] = "pair",
+    prompts: Annotated[
+        str,
+        typer.Option(
+            "--prompts", help="paper (the paper's prompts, verbatim) or extended (this tool's)."
+        ),
+    ] = "paper",
     hints: Annotated[
         Path | None, typer.Option("--hints", help="Distortion Graph JSONs (eval-panda).")
     ] = None,
-    runs: Annotated[int, typer.Option("--runs", min=1, help="Repeated runs (mean, std).")] = 1,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Repeated runs (mean, std).")] = 3,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 4,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 120.0,
     max_retries: Annotated[int, typer.Option("--max-retries", min=0)] = 4,
-    templates: Annotated[Path | None, typer.Option("--templates", help="Prompt folder.")] = None,
+    templates: Annotated[
+        Path | None,
+        typer.Option("--templates", help="Folder of .txt files replacing templates by name."),
+    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N pairs.")] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tokens", min=0, help="Output limit; default 8192 for type (b), 0 sends none."
+        ),
+    ] = None,
+    max_tokens_field: Annotated[
+        str,
+        typer.Option(
+            "--max-tokens-field", help="max_tokens, or max_completion_tokens (OpenAI o/gpt-5)."
+        ),
+    ] = "max_tokens",
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", help="Sent only when given.")
+    ] = None,
     api_key_env: Annotated[str, typer.Option("--api-key-env")] = "OPENAI_API_KEY",
     build: BuildOpt = Path("build"),
 ) -> None:
     """Ask a multimodal LLM about bench pairs; score its answers as eval-panda does."""
+    from .mllm.prompts import TemplateError
     from .mllm.run import eval_mllm
 
     bench = bench or build / "bench" / "hard"
@@ -463,9 +488,10 @@ def eval_mllm_command(
     try:
         eval_mllm(
             bench, model, api_base, out, prompt_type, hints, runs, concurrency, timeout,
-            max_retries, templates, limit, api_key_env=api_key_env,
+            max_retries, templates, limit, prompts=prompts, api_key_env=api_key_env,
+            temperature=temperature, max_tokens=max_tokens, max_tokens_field=max_tokens_field,
         )  # fmt: skip
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, TemplateError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
 
