@@ -5,7 +5,6 @@ Stage modules are imported inside their commands, so `--help` does not pay for t
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -404,7 +403,6 @@ def eval_panda_command(
     """The paper's metrics on a bench, a Distortion Graph JSON per pair and one graph PNG."""
     from .panda.baselines import RandomBaseline
     from .panda.evaluate import evaluate, format_table
-    from .panda.graph import render_graph_png
 
     if (checkpoint is None) == (baseline is None):
         console.print("[red]error:[/red] give exactly one of --checkpoint and --baseline random")
@@ -418,16 +416,20 @@ def eval_panda_command(
     try:
         source = _pairs(bench, split, mode, None, 0)
         model = checkpoint if checkpoint else RandomBaseline()
+        graphs_dir = out / "graphs"
         result = evaluate(
-            model, source, device=device, batch_size=batch_size or 1, graphs_dir=out / "graphs"
+            model,
+            source,
+            device=device,
+            batch_size=batch_size or 1,
+            graphs_dir=graphs_dir,
+            png_dir=out,
         )
     except (FileNotFoundError, ValueError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     write_json_atomic(out / "metrics.json", result)
-    graphs = sorted((out / "graphs").glob("*.json"))
-    if graphs:
-        render_graph_png(json.loads(graphs[0].read_text()), out / f"{graphs[0].stem}.png")
+    graphs = sorted(graphs_dir.glob("*.json"))
     print(format_table(result, name))
     console.print(f"wrote {out / 'metrics.json'} and {len(graphs)} graphs")
 
