@@ -425,3 +425,23 @@ def test_hint_in_figure_5_form_for_the_kept_regions(tmp_path: Path) -> None:
     wrong = graph_for(["sky"], [("clean", "clean", "clean", "clean", "1", "1", "same")])
     with pytest.raises(ValueError, match="1 regions, but the bench pair has 3, 2 of them kept"):
         pair_prompt(Templates.load(), 0, pair, wrong)
+
+
+def test_a_graph_that_does_not_fit_stops_the_run_before_any_request(
+    bench: Path, tmp_path: Path
+) -> None:
+    pairs = load_bench(bench)
+    hints = tmp_path / "graphs"
+    hints.mkdir()
+    good = graph_for(
+        ["field", "bench"], [("clean", "blur", "clean", "minor", "1", "0.5", "same")] * 2
+    )
+    bad = graph_for(
+        ["field", "tree"], [("clean", "blur", "clean", "minor", "1", "0.5", "same")] * 2
+    )
+    for n, pair in enumerate(pairs, 1):
+        (hints / f"{n}_{pair.key}_exp.json").write_text(json.dumps(bad if n == 3 else good))
+    with ChatServer(lambda body: Answer("{}")) as server:
+        with pytest.raises(ValueError, match=r"scene2.png.*object 1 is 'tree'.*'bench'"):
+            eval_mllm(bench, "m", server.url, tmp_path / "out", hint_dir=hints, quiet=True)
+        assert server.received == []

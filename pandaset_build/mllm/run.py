@@ -14,6 +14,7 @@ from pandaset_build.builddir import write_bytes_atomic, write_json_atomic
 from .bench import BenchPair, load_bench
 from .client import ChatClient, ClientConfig, Messages, Reply, ResponseCache
 from .evaluate import PairResult, aggregate, print_row, run_metrics
+from .hints import region_hints
 from .parse import (
     RegionAnswer,
     pair_entries,
@@ -249,6 +250,10 @@ def eval_mllm(
     graphs: list[dict[str, Any] | None] = (
         list(load_hints(Path(hint_dir), pairs)) if hint_dir is not None else [None] * len(pairs)
     )
+    if texts.paper:  # a graph that does not fit its pair stops the run before any request
+        for pair, graph in zip(pairs, graphs, strict=True):
+            if graph is not None:
+                region_hints(pair, graph)
     cache = ResponseCache(out / "cache")
     run_results, sent, protocols = [], [], []
     for run in range(runs):
