@@ -125,13 +125,18 @@ class Answer:
 
 def image_hashes(body: dict[str, Any]) -> list[str]:
     """sha256 of each image a request carries, decoded from its data URLs."""
-    parts = body["messages"][0]["content"]
+    parts = user_parts(body)
     urls = [p["image_url"]["url"] for p in parts if p["type"] == "image_url"]
     return [hashlib.sha256(decode_data_url(u)).hexdigest() for u in urls]
 
 
+def user_parts(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The content parts of a request's user turn (after the system message, if any)."""
+    return next(m["content"] for m in body["messages"] if m["role"] == "user")
+
+
 def request_text(body: dict[str, Any]) -> str:
-    return "".join(p["text"] for p in body["messages"][0]["content"] if p["type"] == "text")
+    return "".join(p["text"] for p in user_parts(body) if p["type"] == "text")
 
 
 class ChatServer:

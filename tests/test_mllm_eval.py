@@ -24,7 +24,8 @@ from pandaset_build.mllm.images import decode_data_url, region_views
 from pandaset_build.mllm.run import eval_mllm
 
 MISS = -1
-FAST = {"timeout": 0.3, "max_retries": 2, "backoff": 0.01, "quiet": True}
+FAST = {"timeout": 0.3, "max_retries": 2, "backoff": 0.01, "quiet": True, "prompts": "extended"}
+ONE = {**FAST, "runs": 1}  # the tests below that count requests assume one run
 
 
 @pytest.fixture
@@ -161,7 +162,7 @@ def test_pair_prompts_payloads_metrics_and_failures(bench: Path, tmp_path: Path)
     pairs = load_bench(bench)
     script = Script(pairs)
     with ChatServer(script) as server:
-        result = eval_mllm(bench, "test-model", server.url, tmp_path / "out", concurrency=3, **FAST)
+        result = eval_mllm(bench, "test-model", server.url, tmp_path / "out", concurrency=3, **ONE)
 
     # payloads: both images as PNG data URLs, every region's name and box, the model and seed
     for body in server.received:
@@ -241,7 +242,7 @@ def test_killed_run_resumes_from_cache(
     script = Script(pairs)
     out = tmp_path / "out"
     with ChatServer(script) as server:
-        eval_mllm(bench, "m", server.url, out, limit=2, **FAST)
+        eval_mllm(bench, "m", server.url, out, limit=2, **ONE)
         assert script.count == {0: 1, 1: 1}
 
         calls = Counter()
@@ -255,11 +256,11 @@ def test_killed_run_resumes_from_cache(
 
         monkeypatch.setattr(run_module, "apply_reply", crash)
         with pytest.raises(KeyboardInterrupt):
-            eval_mllm(bench, "m", server.url, out, concurrency=1, **FAST)
+            eval_mllm(bench, "m", server.url, out, concurrency=1, **ONE)
         monkeypatch.setattr(run_module, "apply_reply", real)
         before = dict(script.count)
         assert before[0] == 1 and before[1] == 1  # cached by the limited run
-        result = eval_mllm(bench, "m", server.url, out, concurrency=2, **FAST)
+        result = eval_mllm(bench, "m", server.url, out, concurrency=2, **ONE)
     assert before.get(5, 0) == 0  # the crash came before the last pair was sent
     # answered pairs were sent exactly as often as in one uninterrupted run (retries included)
     assert {n: script.count[n] for n in range(5)} == {0: 1, 1: 1, 2: 1, 3: 2, 4: 2}
@@ -314,7 +315,7 @@ def test_region_prompts(bench: Path, tmp_path: Path) -> None:
 
     with ChatServer(script) as server:
         result = eval_mllm(
-            bench, "m", server.url, tmp_path / "out", prompt_type="region", limit=2, **FAST
+            bench, "m", server.url, tmp_path / "out", prompt_type="region", limit=2, **ONE
         )
     assert len(server.received) == 2 * 3 * 2
     body = server.received[0]
@@ -359,13 +360,13 @@ def test_hints_and_template_override(bench: Path, tmp_path: Path) -> None:
             hint_dir=hints,
             templates=templates,
             limit=2,
-            **FAST,
+            **ONE,
         )
         text = request_text(server.received[0])
         assert text.startswith("Custom: 3 regions\n0: thing0, box")
         assert json.dumps(graph) in text and "trust the pixels" in text
         with pytest.raises(FileNotFoundError, match="no graph"):
-            eval_mllm(bench, "m", server.url, tmp_path / "out2", hint_dir=hints, limit=3, **FAST)
+            eval_mllm(bench, "m", server.url, tmp_path / "out2", hint_dir=hints, limit=3, **ONE)
 
 
 def test_printed_row(bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pandaset_build.config.vocab import COMPARISON_ID, DISTORTION_ID
@@ -110,7 +112,7 @@ def test_comparison_labels(label: str, name: str) -> None:
     assert comparison_id(label) == COMPARISON_ID[name]
 
 
-@pytest.mark.parametrize("label", ["worse", "better", "much worse", 1, None])
+@pytest.mark.parametrize("label", ["worse", "better", "much worse", 5, -1, True, "7", None])
 def test_unknown_comparisons_are_misses(label: object) -> None:
     assert comparison_id(label) is None
 
@@ -180,3 +182,78 @@ def test_region_answer() -> None:
     )
     assert parse_region_answer('{"distortion": "fog"}') == (DISTORTION_ID["haze"], None)
     assert parse_region_answer("hazy, minor") == (None, None)
+
+
+def test_comparison_numbers_of_the_papers_ranking_dict() -> None:
+    assert [comparison_id(k) for k in (0, 1, 2, 3, 4, "3")] == [0, 1, 2, 3, 4, 3]
+
+
+def test_paper_schema_numbered_from_one_with_a_and_b() -> None:
+    text = json.dumps(
+        {
+            "regions": [
+                {
+                    "index": 2,
+                    "a": {"distortion": "saturate-increase", "severity": 3, "score": 0.1},
+                    "b": {"distortion": "clean", "severity": 0, "score": 0.9},
+                    "comparison": "significantly-worse",
+                },
+                {"index": 1, "A": {"dist": "pixelate", "sev": "moderate"}, "comparison": 0},
+            ]
+        }
+    )
+    answers = parse_pair_answer(text, 2, first_index=1)
+    assert answers[1].fields() == {
+        "comparison": COMPARISON_ID["significantly_worse"],
+        "anchor_distortion": DISTORTION_ID["saturate_inc"],
+        "anchor_severity": 3,
+        "anchor_score": 0.1,
+        "target_distortion": DISTORTION_ID["clean"],
+        "target_severity": 0,
+        "target_score": 0.9,
+    }
+    assert answers[0].distortion["anchor"] == DISTORTION_ID["pixelate"]
+    assert answers[0].severity["anchor"] == 2 and answers[0].comparison == 0
+    # a 1-based prompt answered 0-based (an index 0, none equal to the count) is read as 0-based
+    zero_based = text.replace('"index": 2', '"index": 1').replace(
+        '"index": 1, "A"', '"index": 0, "A"'
+    )
+    assert parse_pair_answer(zero_based, 2, first_index=1)[1].comparison == 2
+
+
+def test_figure_14_loose_form() -> None:
+    text = (
+        "Sure! Here are the results.\n"
+        "1. A: {dist: blur, sev: minor, score: 0.78}, B: {dist: contrast-decrease, sev: severe, "
+        "score: 0.31}, comparison: slightly-worse}\n"
+        "2. A: {dist: clean, sev: 0, score: 1}, B: {dist: haze, sev: 2, score: .4}, "
+        "comparison: same}"
+    )
+    answers = parse_pair_answer(text, 2, first_index=1)
+    assert answers[0].fields() == {
+        "comparison": COMPARISON_ID["slightly_worse"],
+        "anchor_distortion": DISTORTION_ID["blur"],
+        "anchor_severity": 1,
+        "anchor_score": 0.78,
+        "target_distortion": DISTORTION_ID["contrast_dec"],
+        "target_severity": 3,
+        "target_score": 0.31,
+    }
+    assert answers[1].fields() == {
+        "comparison": 0,
+        "anchor_distortion": 0,
+        "anchor_severity": 0,
+        "anchor_score": 1.0,
+        "target_distortion": DISTORTION_ID["haze"],
+        "target_severity": 2,
+        "target_score": 0.4,
+    }
+
+
+def test_region_answer_of_figure_13_gives_the_asked_side() -> None:
+    text = (
+        '{"anchor": {"distortion": "pixelate", "severity": "moderate"}, '
+        '"target": {"distortion": "blur", "severity": "severe"}}'
+    )
+    assert parse_region_answer(text, "anchor") == (DISTORTION_ID["pixelate"], 2)
+    assert parse_region_answer(text, "target") == (DISTORTION_ID["blur"], 3)

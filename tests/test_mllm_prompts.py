@@ -63,7 +63,7 @@ def test_templates_errors(tmp_path: Path) -> None:
     (tmp_path / "pair.txt").write_text("$regions $unknown")
     pair = load_bench(write_bench(tmp_path / "b", bench_rows(1)))[0]
     with pytest.raises(TemplateError, match=r"pair\.txt.*unknown"):
-        pair_prompt(Templates.load(tmp_path), 0, pair)
+        pair_prompt(Templates.load(tmp_path, "extended"), 0, pair)
     empty = dataclasses.replace(pair, regions=[])
     assert prompts_for(Templates.load(), "pair", 0, empty) == []
 
@@ -86,8 +86,9 @@ def test_region_descriptions_name_the_region_in_both_prompt_types(tmp_path: Path
     rows[0]["regions"][0]["description"] = "astronaut's face"
     pair = load_bench(write_bench(tmp_path, rows, shards=1))[0]
     name = pair.regions[0].name
-    text = pair_prompt(Templates.load(), 0, pair).text
+    extended = Templates.load(prompt_set="extended")
+    text = pair_prompt(extended, 0, pair).text
     assert f"0: {name} (astronaut's face), box" in text
     assert f"1: {pair.regions[1].name}, box" in text
-    region_texts = [p.text for p in region_prompts(Templates.load(), 0, pair)[:2]]
+    region_texts = [p.text for p in region_prompts(extended, 0, pair)[:2]]
     assert all(f"{name} (astronaut's face)" in t for t in region_texts)

@@ -63,16 +63,19 @@ def test_metrics_equal_sklearn_on_pooled_regions(setup: tuple[Path, Path]) -> No
 def test_graph_json_schema_and_png(setup: tuple[Path, Path], tmp_path: Path) -> None:
     root, ckpt = setup
     graphs = tmp_path / "graphs"
-    result = evaluate(ckpt, root, mode="hard", graphs_dir=graphs, predicate_classes=None)
+    result = evaluate(
+        ckpt, root, mode="hard", graphs_dir=graphs, predicate_classes=None, png_dir=tmp_path
+    )
     assert result["pairs"] == 6
     files = sorted(p.name for p in graphs.iterdir())
     assert len(files) == 4  # empty.png pairs keep no region
     assert files[0] == "1_a.png_mixed_mixed2_exp1.json"
     graph = json.loads((graphs / files[0]).read_text())
-    assert set(graph) == {"objects", "attributes", "art", "relationships"}
+    assert list(graph) == ["objects", "attributes", "relationships", "art"]
     r = len(graph["art"])
     assert r == 2  # regions 0 and 3: 1 has no mask in mixed2, 2 vanishes at 56 x 56
     assert len(graph["objects"]) == 2 * r and len(graph["attributes"]) == 6 * r
+    assert [o["id"] for o in graph["objects"]] == ["0", "2", "1", "3"]
     for entries in graph.values():
         for entry in entries:
             assert all(isinstance(v, str) for v in entry.values())
@@ -81,13 +84,17 @@ def test_graph_json_schema_and_png(setup: tuple[Path, Path], tmp_path: Path) -> 
         "object": "1",
         "subject": "3",
     }
-    # relation [3, 0, 9]: kept positions 1 -> 0; image 2 offset by R; others dropped
+    # as published: stored relations [s, o, p] naming kept position 0 ([0, 1, 3], [2, 0, 5],
+    # [3, 0, 9]), then position 1 ([0, 1, 3], [1, 3, 7]), stored indices, once per image
+    triples = [(0, 1, 3), (2, 0, 5), (3, 0, 9), (0, 1, 3), (1, 3, 7)]
     assert graph["relationships"] == [
-        {"predicate": "9", "object": "0", "subject": "1", "image": "1"},
-        {"predicate": "9", "object": "2", "subject": "3", "image": "2"},
+        {"predicate": str(pred), "object": str(o), "subject": str(s), "image": image}
+        for s, o, pred in triples
+        for image in ("1", "2")
     ]
-    png = render_graph_png(graph, tmp_path / "g.png", dpi=40)
+    png = tmp_path / "1_a.png_mixed_mixed2_exp1.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert render_graph_png(graph, tmp_path / "g.png", dpi=40).exists()
 
 
 def test_random_baseline_evaluates(setup: tuple[Path, Path]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,7 +15,9 @@ from pandaset_build.cli.options import (
     DeviceOpt,
     EvalMode,
     PromptKind,
+    PromptSet,
     RandomBackboneOpt,
+    TokenLimitField,
 )
 from pandaset_build.errors import UsageError
 from pandaset_build.store.atomic import write_json_atomic
@@ -102,7 +103,6 @@ def eval_panda_command(
     """The paper's metrics on a bench, a Distortion Graph JSON per pair and one graph PNG."""
     from pandaset_build.panda.baselines import RandomBaseline
     from pandaset_build.panda.evaluate import evaluate, format_table
-    from pandaset_build.panda.graph import render_graph_png
 
     if (checkpoint is None) == (baseline is None):
         raise UsageError("give exactly one of --checkpoint and --baseline random")
@@ -111,13 +111,17 @@ def eval_panda_command(
     out = out or build / "eval" / f"{name}-{bench.name}"
     source = _pairs(bench, split, mode.value, None, 0)
     model = checkpoint if checkpoint else RandomBaseline()
+    graphs_dir = out / "graphs"
     result = evaluate(
-        model, source, device=device, batch_size=batch_size or 1, graphs_dir=out / "graphs"
+        model,
+        source,
+        device=device,
+        batch_size=batch_size or 1,
+        graphs_dir=graphs_dir,
+        png_dir=out,
     )
     write_json_atomic(out / "metrics.json", result)
-    graphs = sorted((out / "graphs").glob("*.json"))
-    if graphs:
-        render_graph_png(json.loads(graphs[0].read_text()), out / f"{graphs[0].stem}.png")
+    graphs = sorted(graphs_dir.glob("*.json"))
     print(format_table(result, name))
     console.print(f"wrote {out / 'metrics.json'} and {len(graphs)} graphs")
 
@@ -133,15 +137,35 @@ def eval_mllm_command(
     prompt_type: Annotated[
         PromptKind, typer.Option("--prompt-type", help="pair (type b) or region (type a).")
     ] = PromptKind.pair,
+    prompts: Annotated[
+        PromptSet,
+        typer.Option("--prompts", help="paper (the paper's prompts, verbatim) or extended."),
+    ] = PromptSet.paper,
     hints: Annotated[
         Path | None, typer.Option("--hints", help="Distortion Graph JSONs (eval-panda).")
     ] = None,
-    runs: Annotated[int, typer.Option("--runs", min=1, help="Repeated runs (mean, std).")] = 1,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="Repeated runs (mean, std).")] = 3,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 4,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per request.")] = 120.0,
     max_retries: Annotated[int, typer.Option("--max-retries", min=0)] = 4,
-    templates: Annotated[Path | None, typer.Option("--templates", help="Prompt folder.")] = None,
+    templates: Annotated[
+        Path | None,
+        typer.Option("--templates", help="Folder of .txt files replacing templates by name."),
+    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N pairs.")] = None,
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(
+            "--max-tokens", min=0, help="Output limit; default 8192 for type (b), 0 sends none."
+        ),
+    ] = None,
+    max_tokens_field: Annotated[
+        TokenLimitField,
+        typer.Option("--max-tokens-field", help="The request field of the output limit."),
+    ] = TokenLimitField.max_tokens,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", help="Sent only when given.")
+    ] = None,
     api_key_env: Annotated[str, typer.Option("--api-key-env")] = "OPENAI_API_KEY",
     build: BuildOpt = Path("build"),
 ) -> None:
@@ -152,5 +176,6 @@ def eval_mllm_command(
     out = out or build / "eval-mllm" / f"{model.replace('/', '_')}-{bench.name}"
     eval_mllm(
         bench, model, api_base, out, prompt_type.value, hints, runs, concurrency, timeout,
-        max_retries, templates, limit, api_key_env=api_key_env,
+        max_retries, templates, limit, prompts=prompts.value, api_key_env=api_key_env,
+        temperature=temperature, max_tokens=max_tokens, max_tokens_field=max_tokens_field.value,
     )  # fmt: skip

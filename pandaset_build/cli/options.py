@@ -46,6 +46,16 @@ class PromptKind(str, Enum):
     region = "region"
 
 
+class PromptSet(str, Enum):
+    paper = "paper"
+    extended = "extended"
+
+
+class TokenLimitField(str, Enum):
+    max_tokens = "max_tokens"
+    max_completion_tokens = "max_completion_tokens"
+
+
 class Baseline(str, Enum):
     random = "random"
 

@@ -66,12 +66,28 @@ class TrainConfig(_Strict):
     weight_decay: float = 0.01
     epochs: int = 30
     batch_size: int = 6  # per process
+    # pairs per optimizer step over all processes; None: batch_size x processes. Reached by
+    # accumulating global / (batch_size x processes) micro-batches (the published 8 x 6 = 48
+    # on one GPU: 8 micro-batches of 6)
+    global_batch_size: int | None = Field(None, ge=1)
     num_workers: int = 4
     seed: int = 42
     checkpoint_every: int = 10
     val_every: int = 1  # validate every N epochs; 0 = never
     amp: Literal["bf16", "fp16", "off"] = "bf16"  # used only on CUDA
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
+
+    def accumulation_steps(self, world: int) -> int:
+        """Micro-batches per optimizer step for `world` processes."""
+        if self.global_batch_size is None:
+            return 1
+        per_step = self.batch_size * world
+        if self.global_batch_size % per_step:
+            raise ValueError(
+                f"train.global_batch_size {self.global_batch_size} is not a multiple of "
+                f"train.batch_size x processes = {self.batch_size} x {world}: change one of them"
+            )
+        return self.global_batch_size // per_step
 
 
 class DataConfig(_Strict):

@@ -53,9 +53,15 @@ class Reply:
 
 
 def cache_key(
-    model: str, text: str, images: Iterable[bytes], params: dict[str, Any], namespace: str
+    model: str,
+    text: str,
+    images: Iterable[bytes],
+    params: dict[str, Any],
+    namespace: str,
+    system: str = "",
 ) -> str:
-    """sha256 over the model, the prompt text's hash, the images' hashes, the params and run."""
+    """sha256 over the model, the prompt text's hash, the images' hashes, the params and run (and
+    the system prompt's hash when there is one)."""
     record = {
         "model": model,
         "prompt": hashlib.sha256(text.encode()).hexdigest(),
@@ -63,6 +69,8 @@ def cache_key(
         "params": params,
         "namespace": namespace,
     }
+    if system:
+        record["system"] = hashlib.sha256(system.encode()).hexdigest()
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
@@ -138,8 +146,8 @@ class ChatClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def key(self, text: str, images: Iterable[bytes], namespace: str) -> str:
-        return cache_key(self.config.model, text, images, self.config.params, namespace)
+    def key(self, text: str, images: Iterable[bytes], namespace: str, system: str = "") -> str:
+        return cache_key(self.config.model, text, images, self.config.params, namespace, system)
 
     def _wait(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:

@@ -190,9 +190,14 @@ def severity_id(value: Any) -> int | None:
 
 
 def comparison_id(value: Any) -> int | None:
-    """Comparison id of a label (`significantly-worse`, `Slightly Better than`, ...), or None."""
+    """Comparison id of a label (`significantly-worse`, `Slightly Better than`, ...) or of its
+    number in the paper's ranking dict (`{0: 'same', 1: 'slightly-worse', ...}`), or None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value < len(vocab.COMPARISONS) else None
     if not isinstance(value, str):
         return None
+    if value.strip().isdigit():
+        return comparison_id(int(value.strip()))
     t = token(value).replace("significant_", "significantly_").replace("slight_", "slightly_")
     t = COMPARISON_ALIASES.get(t, t)
     if t in vocab.COMPARISON_ID:
@@ -236,57 +241,148 @@ class RegionAnswer:
         return flat
 
 
+SIDE_KEYS = {
+    "anchor": ("anchor", "a", "image_a", "imagea", "image_1", "first"),
+    "target": ("target", "b", "image_b", "imageb", "image_2", "second"),
+}
+FIELD_KEYS = {
+    "distortion": ("distortion", "dist", "distortion_type", "degradation", "type"),
+    "severity": ("severity", "sev", "severity_level", "level"),
+    "score": ("score", "quality", "quality_score"),
+}
+LOOSE_ENTRY = re.compile(
+    r"(?<![\w.\-])(\d{1,3})\s*[.):]\s*(?=[\[{(\s\"']*(?:a|anchor|image\s*a)[\"']?\s*[:=])",
+    re.IGNORECASE,
+)
+LOOSE_SIDE = re.compile(
+    r"[\"']?\b(a|b|anchor|target|image\s*a|image\s*b)\b[\"']?\s*[:=]\s*[{(]([^{}()]*)[})]",
+    re.IGNORECASE,
+)
+LOOSE_PAIR = re.compile(r"[\"']?([a-z_ ]+?)[\"']?\s*[:=]\s*[\"']?([^,;\"'{}()]+)", re.IGNORECASE)
+LOOSE_COMPARISON = re.compile(
+    r"[\"']?\bcomparison[\"']?\s*[:=]\s*[\"']?([a-z0-9][a-z0-9 _\-]*)", re.IGNORECASE
+)
+
+
+def _get(entry: dict[str, Any], names: tuple[str, ...]) -> Any:
+    """The value of the first key of `names` the entry has (keys compared as tokens)."""
+    by_token = {token(str(k)): v for k, v in entry.items()}
+    return next((by_token[n] for n in names if n in by_token), None)
+
+
 def _index(entry: dict[str, Any]) -> int | None:
-    for name in ("index", "region_index", "region", "id"):
-        value = entry.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
+    value = _get(entry, ("index", "region_index", "region", "id"))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
     return None
+
+
+def _has_side(entry: dict[str, Any]) -> bool:
+    return any(isinstance(_get(entry, keys), dict) for keys in SIDE_KEYS.values())
 
 
 def region_entries(value: Any) -> list[dict[str, Any]]:
     """The region objects of a type (b) answer: `{"regions": [...]}`, a bare list, or one object."""
     if isinstance(value, dict):
-        inner = value.get("regions")
+        inner = _get(value, ("regions",))
         value = inner if isinstance(inner, list) else [value]
     if not isinstance(value, list):
         return []
     return [entry for entry in value if isinstance(entry, dict)]
 
 
+def loose_entries(text: str | None) -> list[dict[str, Any]]:
+    """Region entries of an answer in figure 14's loose form, `1. A: {dist: blur, sev: minor,
+    score: 0.78}, B: {...}, comparison: slightly-worse}`, as the JSON entries they stand for."""
+    if not text:
+        return []
+    starts = list(LOOSE_ENTRY.finditer(text))
+    entries = []
+    for k, start in enumerate(starts):
+        end = starts[k + 1].start() if k + 1 < len(starts) else len(text)
+        chunk = text[start.end() : end]
+        entry: dict[str, Any] = {"index": int(start.group(1))}
+        for side in LOOSE_SIDE.finditer(chunk):
+            key = token(side.group(1))
+            fields = {
+                m.group(1).strip(): m.group(2).strip() for m in LOOSE_PAIR.finditer(side.group(2))
+            }
+            entry.setdefault(key, fields)
+        comparison = LOOSE_COMPARISON.search(chunk)
+        if comparison:
+            entry["comparison"] = comparison.group(1).strip()
+        entries.append(entry)
+    return entries
+
+
+def pair_entries(text: str | None) -> list[dict[str, Any]]:
+    """Region entries of a type (b) answer: from its JSON, else from figure 14's loose form."""
+    entries = region_entries(extract_json(text))
+    if any(_has_side(e) or "comparison" in e for e in entries):
+        return entries
+    return loose_entries(text) or entries
+
+
 def _side_fields(answer: RegionAnswer, side: str, value: Any) -> None:
     if not isinstance(value, dict):
         return
-    answer.distortion[side] = distortion_id(value.get("distortion"))
-    answer.severity[side] = severity_id(value.get("severity"))
-    answer.score[side] = score_value(value.get("score"))
+    answer.distortion[side] = distortion_id(_get(value, FIELD_KEYS["distortion"]))
+    answer.severity[side] = severity_id(_get(value, FIELD_KEYS["severity"]))
+    answer.score[side] = score_value(_get(value, FIELD_KEYS["score"]))
 
 
-def parse_pair_answer(text: str | None, count: int) -> list[RegionAnswer]:
-    """One answer per region 0..count-1, matched by `index` (by position if no entry has one)."""
-    entries = region_entries(extract_json(text))
+def _base(indices: list[int | None], count: int, first_index: int) -> int:
+    """The answer's first index: the prompt's, unless the indices plainly use the other base
+    (1-based prompt, an index 0 and none equal to count; or the reverse)."""
+    present = {i for i in indices if i is not None}
+    if first_index == 1 and 0 in present and count not in present:
+        return 0
+    if first_index == 0 and 0 not in present and count in present:
+        return 1
+    return first_index
+
+
+def parse_pair_answer(text: str | None, count: int, first_index: int = 0) -> list[RegionAnswer]:
+    """One answer per region 0..count-1, matched by `index` (numbered from `first_index`, as the
+    prompt numbers them), by position if no entry has one; sides `anchor`/`target` or `a`/`b`."""
+    entries = pair_entries(text)
     answers = [RegionAnswer() for _ in range(count)]
     indexed = [(_index(e), e) for e in entries]
     if all(i is None for i, _ in indexed):
         indexed = list(enumerate(entries))
+    else:
+        base = _base([i for i, _ in indexed], count, first_index)
+        indexed = [(None if i is None else i - base, e) for i, e in indexed]
     seen: set[int] = set()
     for i, entry in indexed:
         if i is None or not 0 <= i < count or i in seen:
             continue
         seen.add(i)
-        answers[i].comparison = comparison_id(entry.get("comparison"))
+        answers[i].comparison = comparison_id(_get(entry, ("comparison", "rank", "ranking")))
         for side in SIDES:
-            _side_fields(answers[i], side, entry.get(side))
+            _side_fields(answers[i], side, _get(entry, SIDE_KEYS[side]))
     return answers
 
 
-def parse_region_answer(text: str | None) -> tuple[int | None, int | None]:
-    """(distortion id, severity) of a type (a) answer; None marks a miss."""
+def region_fields(text: str | None, side: str | None = None) -> dict[str, Any] | None:
+    """The answer object of a type (a) reply; with `side`, an `{"anchor": ..., "target": ...}`
+    answer (figure 13's form) gives that side's object."""
     value = extract_json(text)
     if isinstance(value, list):
         value = next((v for v in value if isinstance(v, dict)), None)
     if not isinstance(value, dict):
+        return None
+    if side is not None and isinstance(_get(value, SIDE_KEYS[side]), dict):
+        return _get(value, SIDE_KEYS[side])
+    return value
+
+
+def parse_region_answer(text: str | None, side: str | None = None) -> tuple[int | None, int | None]:
+    """(distortion id, severity) of a type (a) answer; None marks a miss."""
+    value = region_fields(text, side)
+    if value is None:
         return None, None
-    return distortion_id(value.get("distortion")), severity_id(value.get("severity"))
+    distortion = distortion_id(_get(value, FIELD_KEYS["distortion"]))
+    return distortion, severity_id(_get(value, FIELD_KEYS["severity"]))

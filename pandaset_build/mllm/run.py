@@ -9,17 +9,33 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pandaset_build.errors import InputNotFound
+from pandaset_build.errors import InputNotFound, UsageError
 from pandaset_build.store.atomic import write_bytes_atomic, write_json_atomic
 
 from .bench import BenchPair, load_bench
 from .client import ChatClient, ClientConfig, Messages, Reply, ResponseCache
 from .evaluate import PairResult, aggregate, print_row, run_metrics
-from .parse import RegionAnswer, extract_json, parse_pair_answer, parse_region_answer
+from .hints import region_hints
+from .parse import (
+    RegionAnswer,
+    pair_entries,
+    parse_pair_answer,
+    parse_region_answer,
+    region_fields,
+)
 from .prompts import Prompt, PromptType, Templates, find_hint, prompts_for
 
 RESULTS = "results.json"
+PAIR_MAX_TOKENS = 8192  # section C.3: the output limit of the type (b) requests
 Job = tuple[Prompt, str, Callable[[], Messages]]
+REQUESTS = {
+    "pair": "one request per pair: image A (anchor), then image B (target)",
+    "region": (
+        "one request per region and image (section C.2, a separate forward pass per region): "
+        "the region's crop, then the full image dimmed outside the region with its box in red; "
+        "the anchor and the target image are asked separately, two requests per region and pair"
+    ),
+}
 
 
 def load_hints(hint_dir: Path, pairs: list[BenchPair]) -> list[dict[str, Any]]:
@@ -41,15 +57,19 @@ def pair_folder(out: Path, n: int, pair: BenchPair) -> Path:
 
 
 def save_rendered(folder: Path, prompt: Prompt) -> None:
-    """The prompt text, and for type (a) the crop and context images, for inspection."""
+    """The prompt text (and system prompt), for type (a) the crop and context images."""
     write_bytes_atomic(folder / f"{prompt.name}.txt", prompt.text.encode())
+    if prompt.system:
+        write_bytes_atomic(folder / f"{prompt.name}_system.txt", prompt.system.encode())
     if prompt.region is not None:
         crop, context = prompt.images
         write_bytes_atomic(folder / f"{prompt.name}_crop.png", crop)
         write_bytes_atomic(folder / f"{prompt.name}_context.png", context)
 
 
-def apply_reply(result: PairResult, prompt: Prompt, reply: Reply, regions: int) -> None:
+def apply_reply(
+    result: PairResult, prompt: Prompt, reply: Reply, regions: int, first_index: int = 0
+) -> None:
     """Record a reply's cost and fold its parsed answer into the pair's region answers."""
     result.requests += 1
     result.seconds += reply.seconds
@@ -60,18 +80,23 @@ def apply_reply(result: PairResult, prompt: Prompt, reply: Reply, regions: int) 
         result.failed_requests += 1
         result.errors.append(reply.error)
         return
-    if extract_json(reply.content) is None:
-        result.unparseable += 1
     if prompt.region is None:
-        result.answers = parse_pair_answer(reply.content, regions)
+        if not pair_entries(reply.content):
+            result.unparseable += 1
+        result.answers = parse_pair_answer(reply.content, regions, first_index)
     else:
-        distortion, severity = parse_region_answer(reply.content)
+        if region_fields(reply.content, prompt.side) is None:
+            result.unparseable += 1
+        distortion, severity = parse_region_answer(reply.content, prompt.side)
         result.answers[prompt.region].distortion[prompt.side] = distortion
         result.answers[prompt.region].severity[prompt.side] = severity
 
 
-def pair_record(n: int, pair: BenchPair, result: PairResult) -> dict[str, Any]:
-    """One line of `predictions.jsonl`: truth and parsed prediction per region, and costs."""
+def pair_record(
+    n: int, pair: BenchPair, result: PairResult, protocol: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One line of `predictions.jsonl`: truth and parsed prediction per region, costs, and the
+    protocol (prompt set, template hashes, model settings) that produced it."""
     regions = [
         {
             "index": r.index,
@@ -94,6 +119,7 @@ def pair_record(n: int, pair: BenchPair, result: PairResult) -> dict[str, Any]:
         "answers": result.raw,
         "tokens": dict(result.tokens),
         "seconds": result.seconds,
+        "protocol": protocol,
     }
 
 
@@ -123,19 +149,70 @@ def request_jobs(
         for prompt in prompts_for(texts, prompt_type, n, pair, graphs[n]):
             if run == 0:
                 save_rendered(pair_folder(out, n, pair), prompt)
-            yield prompt, client.key(prompt.text, prompt.images, f"run{run}"), prompt.messages
+            key = client.key(prompt.text, prompt.images, f"run{run}", prompt.system)
+            yield prompt, key, prompt.messages
 
 
 def one_run(
     client: ChatClient,
     pairs: list[BenchPair],
     jobs: Iterator[Job],
+    first_index: int = 0,
 ) -> list[PairResult]:
     """Send (or read from the cache) every request of one run and parse the replies."""
     results = [PairResult([RegionAnswer() for _ in p.regions]) for p in pairs]
     for prompt, reply in client.complete_all(jobs):
-        apply_reply(results[prompt.pair], prompt, reply, len(pairs[prompt.pair].regions))
+        count = len(pairs[prompt.pair].regions)
+        apply_reply(results[prompt.pair], prompt, reply, count, first_index)
     return results
+
+
+def protocol_record(
+    texts: Templates,
+    prompt_type: PromptType,
+    model: str,
+    api_base: str,
+    params: dict[str, Any],
+    hint_dir: Path | None,
+) -> dict[str, Any]:
+    """What produced a result: prompt set, every template's source and sha256, the request
+    layout, the hint folder, the model and its request parameters."""
+    return {
+        "prompts": texts.prompt_set,
+        "templates": {
+            name: {"source": texts.origins[name], "sha256": digest}
+            for name, digest in texts.hashes().items()
+        },
+        "prompt_type": prompt_type,
+        "system_message": bool(texts.texts[f"{prompt_type}_system"]),
+        "regions_numbered_from": texts.first_index,
+        "requests": REQUESTS[prompt_type],
+        "hint_dir": str(hint_dir) if hint_dir is not None else None,
+        "model": model,
+        "api_base": api_base,
+        "params": params,
+    }
+
+
+def request_params(
+    prompt_type: PromptType,
+    run: int,
+    temperature: float | None,
+    max_tokens: int | None,
+    max_tokens_field: str,
+    seed: int | None,
+) -> dict[str, Any]:
+    """Request body fields of one run; `max_tokens` None is the protocol's limit (8192 for
+    type (b), none for type (a)), 0 sends no limit."""
+    limit = max_tokens if max_tokens is not None else PAIR_MAX_TOKENS * (prompt_type == "pair")
+    params: dict[str, Any] = {}
+    if temperature is not None:
+        params["temperature"] = temperature
+    if limit:
+        params[max_tokens_field] = limit
+    if seed is not None:
+        params["seed"] = seed + run
+    return params
 
 
 def eval_mllm(
@@ -145,39 +222,45 @@ def eval_mllm(
     out: Path,
     prompt_type: PromptType = "pair",
     hint_dir: Path | None = None,
-    runs: int = 1,
+    runs: int = 3,
     concurrency: int = 4,
     timeout: float = 120.0,
     max_retries: int = 4,
     templates: Path | None = None,
     limit: int | None = None,
     *,
+    prompts: str = "paper",
     api_key_env: str = "OPENAI_API_KEY",
     temperature: float | None = None,
     max_tokens: int | None = None,
+    max_tokens_field: str = "max_tokens",
     seed: int | None = 0,
     backoff: float = 1.0,
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a chat model on a bench split; writes `out/results.json` and returns it."""
     if prompt_type not in ("pair", "region"):
-        raise ValueError(f"prompt_type must be 'pair' or 'region', not {prompt_type!r}")
+        raise UsageError(f"prompt_type must be 'pair' or 'region', not {prompt_type!r}")
+    if max_tokens_field not in ("max_tokens", "max_completion_tokens"):
+        raise UsageError(
+            f"max_tokens_field {max_tokens_field!r}: use max_tokens or max_completion_tokens"
+        )
     out = Path(out)
+    texts = Templates.load(templates, prompts)
     pairs = load_bench(Path(bench), limit)
     graphs: list[dict[str, Any] | None] = (
         list(load_hints(Path(hint_dir), pairs)) if hint_dir is not None else [None] * len(pairs)
     )
-    texts = Templates.load(templates)
+    if texts.paper:  # a graph that does not fit its pair stops the run before any request
+        for pair, graph in zip(pairs, graphs, strict=True):
+            if graph is not None:
+                region_hints(pair, graph)
     cache = ResponseCache(out / "cache")
-    run_results, sent = [], []
+    run_results, sent, protocols = [], [], []
     for run in range(runs):
-        params: dict[str, Any] = {}
-        if temperature is not None:
-            params["temperature"] = temperature
-        if max_tokens is not None:
-            params["max_tokens"] = max_tokens
-        if seed is not None:
-            params["seed"] = seed + run
+        params = request_params(prompt_type, run, temperature, max_tokens, max_tokens_field, seed)
+        protocol = protocol_record(texts, prompt_type, model, api_base, params, hint_dir)
+        protocols.append(protocol)
         config = ClientConfig(
             api_base=api_base,
             model=model,
@@ -191,10 +274,10 @@ def eval_mllm(
         )
         with ChatClient(config, cache) as client:
             jobs = request_jobs(client, texts, prompt_type, pairs, graphs, run, out)
-            results = one_run(client, pairs, jobs)
+            results = one_run(client, pairs, jobs, texts.first_index)
             sent.append(client.sent)
         lines = [
-            json.dumps(pair_record(n, p, r))
+            json.dumps(pair_record(n, p, r, protocol))
             for n, (p, r) in enumerate(zip(pairs, results, strict=True))
         ]
         write_bytes_atomic(
@@ -208,10 +291,18 @@ def eval_mllm(
             "api_base": api_base,
             "bench": str(bench),
             "prompt_type": prompt_type,
+            "prompts": texts.prompt_set,
             "hint_dir": str(hint_dir) if hint_dir is not None else None,
             "templates": str(templates) if templates is not None else None,
             "pairs": len(pairs),
-            "params": {"temperature": temperature, "max_tokens": max_tokens, "seed": seed},
+            "params": {
+                "temperature": temperature,
+                "max_tokens": max_tokens,
+                "max_tokens_field": max_tokens_field,
+                "seed": seed,
+            },
+            "protocol": protocols[0] if protocols else None,
+            "run_params": [p["params"] for p in protocols],
             "sent_requests": sent,
             "runs": run_results,
             "summary": summary,

@@ -15,6 +15,7 @@ from pandaset_build.config.panda import AugmentConfig
 from pandaset_build.config.recipe import Comparison
 from pandaset_build.labels.pairs import compare
 from pandaset_build.panda.augment import augment_pair
+from pandaset_build.panda.masks import resize_nearest
 from pandaset_build.panda.records import ImageLike, MaskLike, PairRecord, PairSource
 
 Sample = dict[str, Any]
@@ -67,9 +68,8 @@ class PandaPairDataset(Dataset):
         return len(self.source)
 
     def _resize_mask(self, mask: MaskLike) -> np.ndarray:
-        """Decoded mask, nearest-resized to S x S."""
-        size = (self.size, self.size)
-        return cv2.resize(decode_mask(mask), size, interpolation=cv2.INTER_NEAREST)
+        """Decoded mask at S x S by torch's nearest resize, as the published empty-region check."""
+        return resize_nearest(decode_mask(mask), self.size)
 
     def _kept_regions(
         self, rec: PairRecord

@@ -16,9 +16,16 @@ from pandaset_build.config.panda import PandaConfig
 from pandaset_build.labels import metrics
 from pandaset_build.panda.data import PandaPairDataset, collate_pairs, to_device
 from pandaset_build.panda.factory import build_model, forward_batch
-from pandaset_build.panda.graph import PairPrediction, graph_filename, pair_graph, write_graph
+from pandaset_build.panda.graph import (
+    PairPrediction,
+    graph_filename,
+    pair_graph,
+    picture_for,
+    render_graph_png,
+    write_graph,
+)
 from pandaset_build.panda.pandabench import PandaBenchSource, Triple
-from pandaset_build.panda.records import PairSource
+from pandaset_build.panda.records import PairRecord, PairSource
 
 SIDES = ("anchor", "target")
 TASKS = ("comparison", "distortion", "severity", "score")
@@ -170,8 +177,11 @@ def evaluate(
     config: PandaConfig | None = None,
     graphs_dir: str | Path | None = None,
     predicate_classes: Sequence[str] | None = None,
+    png_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Metrics of a checkpoint (or a model) on a bench root's split/mode, triples, or a source."""
+    """Metrics of a checkpoint (or a model) on a bench root's split/mode, triples, or a source;
+    with `graphs_dir`, one graph JSON per pair; with `png_dir`, the first pair's graph drawn with
+    its images (`<graph file stem>.png`)."""
     if isinstance(checkpoint, nn.Module):
         model, cfg, exp = checkpoint.to(device), config or PandaConfig(), "model"
     else:
@@ -187,11 +197,27 @@ def evaluate(
         max_regions=cfg.model.num_tokens,
     )
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_pairs)
-    pred = predict(model, loader, device, keep_pairs=graphs_dir is not None)
+    keep = graphs_dir is not None or png_dir is not None
+    pred = predict(model, loader, device, keep_pairs=keep)
     result = compute_metrics(pred)
     result["pairs"] = len(dataset)
     if graphs_dir is not None:
         for n, pair in enumerate(pred.pairs, start=1):
             graph = pair_graph(pair, predicate_classes)
             write_graph(graph, Path(graphs_dir) / graph_filename(n, pair, exp))
+    if png_dir is not None and pred.pairs:
+        first = pred.pairs[0]
+        picture = picture_for(find_record(source, first), first.region_index)
+        png = Path(png_dir) / Path(graph_filename(1, first, exp)).with_suffix(".png").name
+        render_graph_png(pair_graph(first, predicate_classes), png, picture)
     return result
+
+
+def find_record(source: PairSource, pair: PairPrediction) -> PairRecord:
+    """The first record of a source with the pair's tag and versions."""
+    key = (pair.tag, pair.anchor_version, pair.target_version)
+    for i in range(len(source)):
+        record = source[i]
+        if (record.tag, record.anchor_version, record.target_version) == key:
+            return record
+    raise KeyError(f"no pair {key} in the source")

@@ -101,5 +101,6 @@ class PandaBenchSource:
             anchor_regions=[_region(r) for r in a["regions"]],
             target_regions=[_region(r) for r in t["regions"]],
             names=[r.get("name", "") for r in a["regions"]],
+            descriptions=[r.get("description") or "" for r in a["regions"]],
             relations=[list(map(int, rel)) for rel in (relations[0] if relations else [])],
         )

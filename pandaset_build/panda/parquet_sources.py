@@ -68,6 +68,7 @@ class BenchSource:
             anchor_regions=sides["anchor"],
             target_regions=sides["target"],
             names=[region["name"] for region in row["regions"]],
+            descriptions=[region.get("description") or "" for region in row["regions"]],
         )
 
 
@@ -126,6 +127,7 @@ class HFExportSource:
             anchor_regions=self._side(tag, anchor),
             target_regions=self._side(tag, target),
             names=[region["name"] for region in reference["regions"]],
+            descriptions=[region.get("description") or "" for region in reference["regions"]],
             relations=relation_triples(reference["relations"]),
         )
 

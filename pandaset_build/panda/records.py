@@ -46,6 +46,7 @@ class PairRecord:
     anchor_regions: list[RegionLabels]
     target_regions: list[RegionLabels]
     names: list[str] = field(default_factory=list)
+    descriptions: list[str] = field(default_factory=list)  # per region, "" where none
     relations: list[list[int]] = field(default_factory=list)  # [subject, object, predicate_id]
 
     @property

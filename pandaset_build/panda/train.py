@@ -195,6 +195,7 @@ def train(
         "cuda", enabled=rt.device.type == "cuda" and cfg.train.amp == "fp16"
     )
     train_set = _dataset(cfg, train_source, train=True)
+    accumulate = cfg.train.accumulation_steps(rt.world)
     epoch_loss = float("nan")
     with Progress(disable=not rt.main) as progress:
         for epoch in range(start + 1, cfg.train.epochs + 1):
@@ -203,24 +204,32 @@ def train(
             task = progress.add_task(f"epoch {epoch}/{cfg.train.epochs}", total=len(loader))
             net.train()
             losses = []
+            optimizer.zero_grad(set_to_none=True)
+            pending = False  # some micro-batch of the current optimizer step was back-propagated
             for step, batch in enumerate(loader):
                 progress.advance(task)
-                if not all_ranks_have(batch, rt):
-                    continue
-                batch = to_device(batch, rt.device)
-                with _autocast(cfg, rt.device):
-                    output = forward_batch(net, batch)
-                loss, terms = panda_loss(output, batch, cfg.loss, net)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                losses.append(float(loss.detach()))
-                if log:
-                    signals = batch_signals(output, batch)
-                    log.write(
-                        event="step", epoch=epoch, step=step, loss=losses[-1], **terms, **signals
-                    )
+                # micro-batches of this optimizer step (fewer in the epoch's last one); under
+                # DDP every micro-batch all-reduces, so a skipped last one loses nothing
+                window = min(accumulate, len(loader) - step // accumulate * accumulate)
+                if all_ranks_have(batch, rt):
+                    batch = to_device(batch, rt.device)
+                    with _autocast(cfg, rt.device):
+                        output = forward_batch(net, batch)
+                    loss, terms = panda_loss(output, batch, cfg.loss, net)
+                    scaler.scale(loss / window).backward()
+                    pending = True
+                    losses.append(float(loss.detach()))
+                    if log:
+                        signals = batch_signals(output, batch)
+                        log.write(
+                            event="step", epoch=epoch, step=step, loss=losses[-1], **terms,
+                            **signals,
+                        )  # fmt: skip
+                if pending and ((step + 1) % accumulate == 0 or step + 1 == len(loader)):
+                    scaler.step(optimizer)
+                    scaler.update()
+                    optimizer.zero_grad(set_to_none=True)
+                    pending = False
             progress.remove_task(task)
             epoch_loss = sum(losses) / max(len(losses), 1)
             record: dict[str, Any] = {"event": "epoch", "epoch": epoch, "train_loss": epoch_loss}
