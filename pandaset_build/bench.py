@@ -15,6 +15,7 @@ from . import vocab
 from .builddir import Build, write_bytes_atomic
 from .export.card import card_yaml, front_matter
 from .export.features import BENCH
+from .export.record import start_clock, write_record
 from .export.shards import ShardWriter, staged_folder
 from .pairs import DIFFICULTIES, difficulty, make_pair
 from .scored import ScoredBuild, ScoredImage, name_some
@@ -174,6 +175,7 @@ def bench_card(kind: str, pairs: int, selection: str, build: Build) -> str:
 
 def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
     """Write `bench/easy|medium|hard`, each a parquet dataset with a card."""
+    started_ns = start_clock()
     scored = ScoredBuild(build)
     scored.check()
     chosen, selection = select(scored, manifest)
@@ -186,11 +188,12 @@ def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
                 BENCH_SPLIT,
                 BENCH,
                 len(triples),
-                build.recipe.export.rows_per_shard,
+                build.recipe.export.shard_bytes,
             )
             for anchor, target, tag in triples:
                 writer.write(bench_row(build, load(tag), anchor, target))
             writer.close()
             card = bench_card(kind, len(triples), selection, build)
             write_bytes_atomic(out / kind / "README.md", card.encode())
+            write_record(out / kind, build, "bench", started_ns)
     return BenchSummary(final, {k: len(v) for k, v in chosen.items()}, selection)

@@ -241,7 +241,9 @@ def preview_command(
         console.print(f"wrote {path}")
 
 
-LayoutOpt = Annotated[str, typer.Option("--layout", help="hf (parquet shards) or pandabench.")]
+LayoutOpt = Annotated[
+    str, typer.Option("--layout", help="hf (parquet shards), pandabench, or llava (conversations).")
+]
 
 
 @app.command("export")
@@ -250,17 +252,18 @@ def export_command(
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
 ) -> None:
-    """Write the Hugging Face parquet export, or the published PandaBench folder layout."""
-    from .export import export
+    """Write the Hugging Face parquet export, the PandaBench folder layout, or LLaVA conversations."""
+    from .export import LAYOUTS, export
+    from .export.shards import ShardLayoutError
     from .scored import MissingScores
 
     opened = _open(build, recipe, False)
-    if layout not in ("hf", "pandabench"):
-        console.print(f"[red]error:[/red] --layout {layout}: expected hf or pandabench")
+    if layout not in LAYOUTS:
+        console.print(f"[red]error:[/red] --layout {layout}: expected one of {', '.join(LAYOUTS)}")
         raise typer.Exit(2)
     try:
         summary = export(opened, layout)  # type: ignore[arg-type]
-    except MissingScores as err:
+    except (MissingScores, ShardLayoutError) as err:
         console.print(f"[red]error:[/red] {err}")
         raise typer.Exit(2) from None
     console.print(

@@ -1,4 +1,5 @@
-"""Exports of a scored build: Hugging Face parquet shards or the published PandaBench layout."""
+"""Exports of a scored build: Hugging Face parquet shards, the published PandaBench layout, or
+LLaVA-style conversations."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from typing import Literal
 
 from ..builddir import Build
 from .hf import export_hf
+from .llava import export_llava
 from .pandabench import export_pandabench
 from .summary import ExportSummary
 
+Layout = Literal["hf", "pandabench", "llava"]
+LAYOUTS = {"hf": export_hf, "pandabench": export_pandabench, "llava": export_llava}
 
-def export(build: Build, layout: Literal["hf", "pandabench"] = "hf") -> ExportSummary:
+
+def export(build: Build, layout: Layout = "hf") -> ExportSummary:
     """Export a scored build in one layout; raises MissingScores before writing anything."""
-    if layout == "hf":
-        return export_hf(build)
-    if layout == "pandabench":
-        return export_pandabench(build)
-    raise ValueError(f"unknown export layout {layout!r}; known: hf, pandabench")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown export layout {layout!r}; known: {', '.join(LAYOUTS)}")
+    return LAYOUTS[layout](build)

@@ -19,6 +19,7 @@ from ..scored import ScoredBuild, ScoredImage
 from ..sources.record import decode_mask
 from ..tables import parquet_files, version_path
 from .jsonstream import JsonObjectWriter
+from .record import start_clock, write_record
 from .shards import staged_folder
 from .summary import ExportSummary
 
@@ -97,6 +98,7 @@ def stats_entry(
 def export_pandabench(build: Build) -> ExportSummary:
     """Write `export/pandabench/`; nothing is left on failure."""
     start = time.perf_counter()
+    started_ns = start_clock()
     scored = ScoredBuild(build)
     scored.check()
     predicates = predicate_vocabulary(build)
@@ -137,6 +139,7 @@ def export_pandabench(build: Build) -> ExportSummary:
         for writer in writers.values():
             writer.close()
         files += len(writers) + 1
+        write_record(out, build, "pandabench", started_ns)
     rows = {
         "versions": {s: scored.count(s) * len(scored.versions) for s in scored.splits},
         "gt": {s: scored.count(s) for s in scored.splits},
