@@ -252,7 +252,7 @@ def export_command(
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
 ) -> None:
-    """Write the Hugging Face parquet export, the PandaBench folder layout, or LLaVA conversations."""
+    """Write the Hugging Face parquet export, the PandaBench layout, or LLaVA conversations."""
     from .export import LAYOUTS, export
     from .export.shards import ShardLayoutError
     from .scored import MissingScores
