@@ -272,6 +272,40 @@ def export_command(
     )
 
 
+@app.command("publish")
+def publish_command(
+    repo: Annotated[str, typer.Option("--repo", help="Hub dataset repo, NAMESPACE/NAME.")],
+    bench: Annotated[bool, typer.Option("--bench", help="Also upload bench/<kind>/.")] = False,
+    pandabench: Annotated[
+        bool, typer.Option("--pandabench", help="Also upload export/pandabench/.")
+    ] = False,
+    private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the files, sizes and card; send nothing.")
+    ] = False,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Hub URL (default: HF_ENDPOINT or the Hub).")
+    ] = None,
+    build: BuildOpt = Path("build"),
+) -> None:
+    """Upload export/hf (and the benches, PandaBench layout) to a Hugging Face dataset repo."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    from .publish import PublishError, describe, plan_publish, publish
+
+    opened = _open(build, None, False)
+    try:
+        plan = plan_publish(opened, repo, bench, pandabench)
+        if dry_run:
+            print(describe(plan))
+            return
+        url = publish(plan, private, endpoint)
+    except (PublishError, HfHubHTTPError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    console.print(f"published {len(plan.files) + 1} files to {repo}: {url}")
+
+
 @app.command("split-bench")
 def split_bench_command(
     manifest: Annotated[

@@ -9,8 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .. import vocab
-from ..bench import BENCH_SPLIT, IMAGE_CACHE, Triple, bench_row, select
+from .. import bench, vocab
 from ..builddir import Build
 from ..pairs import DIFFICULTIES, Pair, difficulty, image_pairs
 from ..scored import ScoredBuild, ScoredImage
@@ -79,16 +78,16 @@ def pair_row(pair: Pair) -> dict[str, Any]:
     }
 
 
-def preview_triples(scored: ScoredBuild, limit: int) -> list[Triple]:
+def preview_triples(scored: ScoredBuild, limit: int) -> list[bench.Triple]:
     """Up to `limit` pairs of the bench selection, taking easy, medium, hard in turn."""
-    chosen, _ = select(scored, None)
+    chosen, _ = bench.select(scored, None)
     turns = itertools.zip_longest(*(chosen[kind] for kind in DIFFICULTIES))
     return [t for t in itertools.chain.from_iterable(turns) if t is not None][:limit]
 
 
 def preview_row(build: Build, image: ScoredImage, anchor: str, target: str) -> dict[str, Any]:
     """A bench row with its difficulty: both images and every label of every region."""
-    row = bench_row(build, image, anchor, target)
+    row = bench.bench_row(build, image, anchor, target)
     return {"difficulty": DIFFICULTIES.index(difficulty(anchor, target)), **row}
 
 
@@ -96,7 +95,7 @@ def expected_rows(scored: ScoredBuild, preview: int) -> dict[str, dict[str, int]
     """Rows per configuration and split, known before anything is written."""
     n = len(scored.versions)
     per_image = {"references": 1, "versions": n, "pairs": n * (n - 1)}
-    rows = {"preview": {BENCH_SPLIT: preview}}
+    rows = {"preview": {bench.BENCH_SPLIT: preview}}
     for config, k in per_image.items():
         rows[config] = {split: scored.count(split) * k for split in scored.splits}
     return rows
@@ -122,9 +121,10 @@ def export_hf(build: Build) -> ExportSummary:
             for config, per_split in rows.items()
             for split, n in per_split.items()
         }
-        load: Callable[[str], ScoredImage] = lru_cache(maxsize=IMAGE_CACHE)(scored.image)
+        load: Callable[[str], ScoredImage] = lru_cache(maxsize=bench.IMAGE_CACHE)(scored.image)
+        preview = writers["preview", bench.BENCH_SPLIT]
         for anchor, target, tag in triples:
-            writers["preview", BENCH_SPLIT].write(preview_row(build, load(tag), anchor, target))
+            preview.write(preview_row(build, load(tag), anchor, target))
         for image in scored.iter_images():
             stats.add_image(image)
             writers["references", image.split].write(reference_row(image))
