@@ -5,6 +5,7 @@ every request. Its answers follow what `huggingface_hub` expects (its source, ve
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
@@ -250,10 +251,9 @@ class FakeHub:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                try:
+                # the client may have been killed while its request was held
+                with contextlib.suppress(BrokenPipeError):
                     self.wfile.write(data)
-                except BrokenPipeError:  # the client was killed while its request was held
-                    pass
 
             do_GET = do_POST = do_PUT = _serve
 
