@@ -50,6 +50,7 @@ BUILD_ENTRIES = (
     "export",
     "bench",
     "report",
+    "gallery",
     "preview",
     "panda",
     "eval",

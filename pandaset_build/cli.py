@@ -344,6 +344,33 @@ def report_command(build: BuildOpt = Path("build"), recipe: RecipeOpt = None) ->
         console.print(f"wrote {path}")
 
 
+@app.command("gallery")
+def gallery_command(
+    sample: Annotated[
+        int, typer.Option("--sample", min=0, help="Dataset pairs per split besides the benches.")
+    ] = 24,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder (default build/gallery).")
+    ] = None,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+) -> None:
+    """A static gallery of the benches and a dataset sample: open gallery/index.html from disk."""
+    from .gallery import build_gallery
+    from .scored import MissingScores
+
+    opened = _open(build, recipe, False)
+    try:
+        summary = build_gallery(opened, out, sample)
+    except (MissingScores, FileNotFoundError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(2) from None
+    console.print(
+        f"gallery: {summary.pairs} pairs of {summary.images} images in {summary.seconds:.1f} s; "
+        f"open {(summary.folder / 'index.html').resolve().as_uri()}"
+    )
+
+
 PandaRecipeOpt = Annotated[str, typer.Option("--recipe", help="PANDA recipe file or name.")]
 TorchDeviceOpt = Annotated[str, typer.Option("--device", help="cpu, cuda or cuda:N.")]
 BackboneWeightsOpt = Annotated[
