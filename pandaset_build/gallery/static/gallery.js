@@ -197,13 +197,13 @@
 
   function drawGraph(title, names, regions, p) {
     const rowH = 66;
-    const cols = { attrA: 45, objA: 200, art: 370, objB: 540, attrB: 695 };
-    const width = 740;
+    const cols = { attrA: 42, objA: 172, art: 322, objB: 472, attrB: 604 };
+    const width = 650;
     const height = Math.max(1, regions.length) * rowH + 20;
     const edges = s("g", { class: "edges", stroke: "#777", "stroke-width": "1.2" });
     const nodes = s("g", { class: "nodes" });
     const node = (x, y, text, fill, stroke) => {
-      const shown = short(text, 22);
+      const shown = short(text, 19);
       const w = textWidth(shown);
       nodes.append(s("g", {}, s("title", {}, text),
         s("rect", { x: x - w / 2, y: y - 9, width: w, height: 18, rx: 8, fill,
@@ -224,7 +224,7 @@
       node(cols.objB, y, names[i], NODE.b);
       node(cols.art, y, V.comparisons[r[6]], NODE.art, colour(r[6]));
     });
-    const svg = s("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" },
+    const svg = s("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", class: "graph-svg" },
       edges, nodes);
     const key = [["region in A (" + p.anchor + ")", NODE.a], ["region in B (" + p.target + ")", NODE.b],
       ["attribute: distortion, severity, score", NODE.attribute],
