@@ -84,7 +84,7 @@ def main() -> None:
     if args.child:
         child(args.child[0], Path(args.child[1]))
         return
-    print(f"images {args.size}px, {args.regions} regions, 16 versions, rows_per_shard 500")
+    print(f"images {args.size}px, {args.regions} regions, 16 versions, shard_bytes of the recipe")
     print(f"{'images':>6} {'mode':>9} {'rows':>7} {'s':>7} {'rows/s':>8} {'peak RSS MiB':>13}")
     for n in args.images:
         with tempfile.TemporaryDirectory() as tmp:

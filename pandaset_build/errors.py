@@ -22,6 +22,12 @@ class UsageError(PandasetError, ValueError):
     """An option, recipe or argument cannot be used as given; nothing was done."""
 
 
+class RunError(PandasetError):
+    """A run failed part-way (a network or disk failure); completed work stays, a rerun resumes."""
+
+    exit_code = 1
+
+
 class RecipeError(UsageError):
     """A recipe cannot be used; the message names the file, the key path and the problem."""
 
@@ -53,6 +59,14 @@ class BadInput(PandasetError):
 
 class MetricError(UsageError, RuntimeError):
     """The quality metric cannot be used as asked (unknown, no weights, no GPU)."""
+
+
+class ShardLayoutError(UsageError):
+    """An export would put more files in one folder than the recipe allows."""
+
+
+class PublishError(UsageError):
+    """The build cannot be published as asked; the message says why and what to run."""
 
 
 class ManifestError(UsageError):

@@ -3,28 +3,33 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
+import datasets
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import yaml
-from datasets import ClassLabel
+from datasets import ClassLabel, Features, Value
+from huggingface_hub import DatasetCard
 from PIL import Image
 from pycocotools import mask as mask_utils
 from scored_build import load_split, make_scored_build
 
 from pandaset_build.config import vocab
-from pandaset_build.errors import MissingStageOutputs
+from pandaset_build.config.recipe import load_recipe
+from pandaset_build.errors import MissingStageOutputs, ShardLayoutError
+from pandaset_build.formats.shards import ShardPlan, ShardWriter, folder_files
 from pandaset_build.stages.export import export
 from pandaset_build.store.masks import decode_mask
 
 TAGS = {"train": ["a.png", "b.jpg", "c.png"], "test": ["seagull_d.png"]}
+SHARD = 20_000  # bytes: about six of the synthetic 32 px version PNGs
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    build = make_scored_build(tmp_path_factory.mktemp("hf"), TAGS, export={"rows_per_shard": 100})
+    build = make_scored_build(tmp_path_factory.mktemp("hf"), TAGS, export={"shard_bytes": SHARD})
     summary = export(build, "hf")
     assert summary.rows["pairs"] == {"train": 720, "test": 240}
     return build.root
@@ -35,21 +40,108 @@ def class_names(feature: object) -> list[str]:
     return feature.names
 
 
-def test_shard_names_and_card(exported: Path) -> None:
-    out = exported / "export" / "hf"
-    names = sorted(p.name for p in (out / "data" / "pairs").iterdir())
-    assert names == [
-        "test-00000-of-00003.parquet",
-        "test-00001-of-00003.parquet",
-        "test-00002-of-00003.parquet",
-        *(f"train-{i:05d}-of-00008.parquet" for i in range(8)),
+def test_shards_hold_at_most_the_target_bytes_and_are_named_by_count(exported: Path) -> None:
+    folder = exported / "export" / "hf" / "data" / "versions"
+    names = sorted(p.name for p in folder.iterdir())
+    train = [n for n in names if n.startswith("train-")]
+    assert train == [f"train-{i:05d}-of-{len(train):05d}.parquet" for i in range(len(train))]
+    images = [
+        [len(row["image"]["bytes"]) for row in pq.read_table(folder / name).to_pylist()]
+        for name in train
     ]
-    text = (out / "README.md").read_text()
-    header = yaml.safe_load(text.split("---\n")[1])
-    assert [c["config_name"] for c in header["configs"]] == ["references", "versions", "pairs"]
+    assert sum(map(len, images)) == 48
+    for shard, following in itertools.pairwise(images):
+        assert sum(shard) <= SHARD < sum(shard) + following[0] + 4_000
+    assert sum(images[-1]) <= SHARD
+
+
+def test_card_metadata_parses_with_huggingface_hub(exported: Path) -> None:
+    out = exported / "export" / "hf"
+    card = DatasetCard.load(out / "README.md")
+    data = card.data
+    assert [c["config_name"] for c in data.configs] == [
+        "preview",
+        "references",
+        "versions",
+        "pairs",
+    ]
+    assert data.configs[0]["default"] is True
+    assert data.license == "other"
+    assert data.license_name == "polyform-noncommercial-1.0.0"
+    assert data.license_link.startswith("https://polyformproject.org/licenses/noncommercial/1.0.0")
+    assert data.annotations_creators == ["machine-generated"]
+    assert data.size_categories == ["n<1K"]  # 960 pairs rows
+    assert data.source_datasets == ["extended|psg", "extended|seagull-100w"]
+    assert data.task_categories and data.tags and data.pretty_name.startswith("PandaSet")
+    text = card.text
+    for key in ("janjua2026panda", "you2024depicting", "chen2024topiq", "yang2022psg",
+                "lin2014coco", "chen2024seagull"):  # fmt: skip
+        assert f"{{{key}," in text
     for phrase in ("PolyForm Noncommercial", "CC BY 4.0", "Seagull-100w", "ssim", "0.1.14"):
         assert phrase in text
-    assert not list(out.rglob(".*"))
+    assert [p.name for p in out.rglob(".*")] == [".export.json"]
+
+
+def test_card_loading_snippet_runs_on_the_export(
+    exported: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = exported / "export" / "hf"
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", exported.parent / "snippet-cache")
+    text = (out / "README.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(code.replace('"path/to/export/hf"', repr(str(out))), {})
+    printed = capsys.readouterr().out
+    assert printed.split()[:2] == ["thing0", "300"], printed  # strip 0: 10 rows x 30 columns
+
+
+def test_preview_joins_both_images_and_every_label(exported: Path) -> None:
+    out = exported / "export" / "hf"
+    preview = load_split(out, "preview", "test", exported.parent / "cache")
+    assert 0 < preview.num_rows <= 300
+    assert class_names(preview.features["difficulty"]) == ["easy", "medium", "hard"]
+    row = preview[0]
+    assert row["anchor_image"].size == row["target_image"].size == (32, 32)
+    region = row["regions"][0]
+    for key in ("name", "bbox", "mask", "anchor_distortion", "target_score", "comparison"):
+        assert key in region
+
+
+def test_hundred_times_the_paper_stays_under_ten_thousand_files_per_folder() -> None:
+    """220,000 images, 16 versions, 240 pairs per image; bytes per row of a 640x480 version PNG
+    (about 0.6 MB), a reference JPEG (0.2 MB) and a 15-region pairs row (0.5 kB)."""
+    recipe = load_recipe("default").export
+    images = {"train": 200_000, "val": 5_000, "test": 15_000}
+    rows = {"references": 1, "versions": 16, "pairs": 240}
+    row_bytes = {"references": 200_000, "versions": 600_000, "pairs": 500}
+    layout = {
+        f"data/{config}": [ShardPlan(n * k, row_bytes[config], recipe.shard_bytes)
+                           for n in images.values()]
+        for config, k in rows.items()
+    }  # fmt: skip
+    layout["data/preview"] = [ShardPlan(recipe.preview_pairs, 1_200_000, recipe.shard_bytes)]
+    files = folder_files(layout)
+    assert max(files.values()) <= recipe.max_files_per_folder == 10_000
+    assert files["data/versions"] > 1_000  # the plan is not trivially small
+    with_rows = {f"data/{c}": [ShardPlan(n * k, row_bytes[c], 500 * 500) for n in images.values()]
+                 for c, k in rows.items()}  # fmt: skip
+    assert max(folder_files(with_rows).values()) > 10_000  # 500-row shards would not fit
+
+
+def test_writer_makes_the_shards_the_plan_projects(tmp_path: Path) -> None:
+    features = Features({"blob": Value("binary")})
+    for rows, size, target in ((10, 100, 350), (7, 1000, 999), (3, 10, 10_000), (0, 5, 5)):
+        writer = ShardWriter(tmp_path / f"{rows}-{size}", "train", features, rows, target)
+        for _ in range(rows):
+            writer.write({"blob": b"x" * size})
+        assert len(writer.close()) == ShardPlan(rows, size, target).shards
+
+
+def test_too_many_files_in_a_folder_fails_before_anything_is_kept(tmp_path: Path) -> None:
+    build = make_scored_build(tmp_path, {"train": ["a.png"]},
+                              export={"shard_bytes": 1, "max_files_per_folder": 10})  # fmt: skip
+    with pytest.raises(ShardLayoutError, match=r"data/pairs: 240 files.*export\.shard_bytes"):
+        export(build, "hf")
+    assert not (build.root / "export").exists()
 
 
 def test_references_masks_decode_to_source_masks(exported: Path) -> None:

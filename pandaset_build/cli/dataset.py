@@ -177,7 +177,7 @@ def export_command(
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
 ) -> None:
-    """Write the Hugging Face parquet export, or the published PandaBench folder layout."""
+    """Write the Hugging Face parquet export, the PandaBench layout, or LLaVA conversations."""
     from pandaset_build.stages.export import export
 
     summary = export(open_build(build, recipe), layout.value)
@@ -185,6 +185,33 @@ def export_command(
         f"export {layout.value}: {summary.files} files in {summary.folder}, "
         f"{summary.rows_per_second:.0f} rows/s, rows {summary.rows}"
     )
+
+
+@app.command("publish")
+def publish_command(
+    repo: Annotated[str, typer.Option("--repo", help="Hub dataset repo, NAMESPACE/NAME.")],
+    bench: Annotated[bool, typer.Option("--bench", help="Also upload bench/<kind>/.")] = False,
+    pandabench: Annotated[
+        bool, typer.Option("--pandabench", help="Also upload export/pandabench/.")
+    ] = False,
+    private: Annotated[bool, typer.Option("--private", help="Create the repo private.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the files, sizes and card; send nothing.")
+    ] = False,
+    endpoint: Annotated[
+        str | None, typer.Option("--endpoint", help="Hub URL (default: HF_ENDPOINT or the Hub).")
+    ] = None,
+    build: BuildOpt = Path("build"),
+) -> None:
+    """Upload export/hf (and the benches, PandaBench layout) to a Hugging Face dataset repo."""
+    from pandaset_build.stages.publish import describe, plan_publish, publish
+
+    plan = plan_publish(open_build(build), repo, bench, pandabench)
+    if dry_run:
+        print(describe(plan))
+        return
+    url = publish(plan, private, endpoint)
+    console.print(f"published {len(plan.files) + 1} files to {repo}: {url}")
 
 
 @app.command("split-bench")
@@ -210,6 +237,27 @@ def report_command(build: BuildOpt = Path("build"), recipe: RecipeOpt = None) ->
 
     for path in report(open_build(build, recipe), console):
         console.print(f"wrote {path}")
+
+
+@app.command("gallery")
+def gallery_command(
+    sample: Annotated[
+        int, typer.Option("--sample", min=0, help="Dataset pairs per split besides the benches.")
+    ] = 24,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder (default build/gallery).")
+    ] = None,
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+) -> None:
+    """A static gallery of the benches and a dataset sample: open gallery/index.html from disk."""
+    from pandaset_build.gallery import build_gallery
+
+    summary = build_gallery(open_build(build, recipe), out, sample)
+    console.print(
+        f"gallery: {summary.pairs} pairs of {summary.images} images in {summary.seconds:.1f} s; "
+        f"open {(summary.folder / 'index.html').resolve().as_uri()}"
+    )
 
 
 @app.command("run")

@@ -28,6 +28,7 @@ class ExecutorKind(str, Enum):
 class Layout(str, Enum):
     hf = "hf"
     pandabench = "pandabench"
+    llava = "llava"
 
 
 class MaskEncoding(str, Enum):

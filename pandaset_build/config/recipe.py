@@ -155,7 +155,9 @@ class Bench(Strict):
 
 
 class Export(Strict):
-    rows_per_shard: int = Field(500, ge=1)
+    shard_bytes: int = Field(500_000_000, ge=1)
+    max_files_per_folder: int = Field(10_000, ge=1)
+    preview_pairs: int = Field(300, ge=0)
 
 
 DistortionTables = dict[str, dict[str, dict[str, list[Any]]]]

@@ -1,4 +1,4 @@
-"""The generated dataset card (README.md): YAML configs and features, how the build was made."""
+"""The generated dataset card (README.md): Hub metadata, configs, how the build was made."""
 
 from __future__ import annotations
 
@@ -10,22 +10,75 @@ import yaml
 from datasets import Features
 
 from pandaset_build import __version__
-from pandaset_build.formats.features import CONFIGS
+from pandaset_build.errors import MissingStageOutputs
+from pandaset_build.formats.citations import (
+    citations_section,
+    cited_sources,
+    licences_section,
+    source_datasets,
+)
+from pandaset_build.formats.features import HF_CONFIGS
 from pandaset_build.labels.stats import LabelStats
 from pandaset_build.store.atomic import write_bytes_atomic
 from pandaset_build.store.build import Build
 from pandaset_build.store.scored import ScoredBuild
 
-LICENCE = """\
-## Licences
+NONCOMMERCIAL = {
+    "license": "other",
+    "license_name": "polyform-noncommercial-1.0.0",
+    "license_link": "https://polyformproject.org/licenses/noncommercial/1.0.0/",
+}
+TASK_CATEGORIES = ["image-classification", "visual-question-answering", "image-text-to-text"]
+TAGS = [
+    "image-quality-assessment",
+    "full-reference-iqa",
+    "region-level",
+    "pairwise-comparison",
+    "panoptic-segmentation",
+    "distortion-graph",
+    "synthetic-distortions",
+]
+SIZE_CATEGORIES = (
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+)
+REPO_PLACEHOLDER = "path/to/export/hf"
 
-- **PSG / COCO**: the panoptic and scene-graph annotations are CC BY 4.0; the images are Flickr
-  photos under their own licences (see the COCO terms of use).
-- **Seagull-100w** (and RAISE, its image source): redistributed under their own terms; check them
-  before sharing derived images.
-- **Scores**: TOPIQ weights and pyiqa are released under the PolyForm Noncommercial licence 1.0.0;
-  scores made with them inherit that restriction for commercial use.
-"""
+
+def size_category(rows: int) -> str:
+    """The Hub's `size_categories` bucket of a row count."""
+    return next((name for bound, name in SIZE_CATEGORIES if rows < bound), "n>1T")
+
+
+def sources_used(build: Build) -> list[str]:
+    """Ingested source formats: the folders of `sources/` that hold shards."""
+    root = build.layout.sources
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.parquet")))
+
+
+def hub_metadata(
+    build: Build, identity: dict[str, list[str]], rows: dict[str, dict[str, int]]
+) -> dict[str, Any]:
+    """The Hub fields of the front matter. Every score is computed by pyiqa code, licensed
+    PolyForm Noncommercial 1.0.0 (as are the TOPIQ weights), so the dataset carries that licence;
+    the sources' own licences are listed in the card's text."""
+    if not any(identity["pyiqa_version"]):
+        raise MissingStageOutputs(f"{build.root}: scores record no pyiqa version; rerun `score`")
+    largest = max(sum(per_split.values()) for per_split in rows.values())
+    return {
+        "pretty_name": f"PandaSet ({build.recipe.name})",
+        **NONCOMMERCIAL,
+        "annotations_creators": ["machine-generated"],
+        "task_categories": TASK_CATEGORIES,
+        "size_categories": [size_category(largest)],
+        "source_datasets": source_datasets(sources_used(build)),
+        "tags": TAGS,
+    }
 
 
 def card_yaml(configs: dict[str, Features], splits: dict[str, list[str]]) -> dict[str, Any]:
@@ -77,6 +130,36 @@ def counts_section(rows: dict[str, dict[str, int]], stats: dict[str, Any]) -> st
     return text
 
 
+def loading_snippet(split: str, repo: str = REPO_PLACEHOLDER) -> str:
+    """Python that joins pairs -> versions -> references and decodes a region mask."""
+    return f"""```python
+from datasets import load_dataset
+from pycocotools import mask as mask_utils
+
+REPO = "{repo}"
+pairs = load_dataset(REPO, "pairs", split="{split}")
+versions = load_dataset(REPO, "versions", split="{split}")
+references = load_dataset(REPO, "references", split="{split}")
+version_row = {{key: i for i, key in enumerate(zip(versions["tag"], versions["version"]))}}
+reference_row = {{tag: i for i, tag in enumerate(references["tag"])}}
+
+pair = pairs[0]
+anchor = versions[version_row[pair["tag"], pair["anchor_version"]]]
+target = versions[version_row[pair["tag"], pair["target_version"]]]
+reference = references[reference_row[pair["tag"]]]
+label = pair["regions"][0]
+region = reference["regions"][label["region_id"]]
+rle = region["mask"]
+mask = mask_utils.decode({{"size": rle["size"], "counts": rle["counts"].encode()}})
+comparison = pairs.features["regions"].feature["comparison"].names[label["comparison"]]
+distortion = versions.features["regions"].feature["distortion"].names
+print(region["name"], int(mask.sum()), "pixels:", comparison,
+      distortion[anchor["regions"][label["region_id"]]["distortion"]], "vs",
+      distortion[target["regions"][label["region_id"]]["distortion"]], anchor["image"].size)
+```
+"""
+
+
 def card_text(
     build: Build, scored: ScoredBuild, rows: dict[str, dict[str, int]], stats: LabelStats
 ) -> str:
@@ -84,6 +167,8 @@ def card_text(
     identity = scored.score_identity()
     summary = stats.to_json(scored.splits)
     splits = {config: list(per_split) for config, per_split in rows.items()}
+    sources = sources_used(build)
+    first_split = next(iter(rows["pairs"]), "train")
     body = f"""
 # PandaSet build `{recipe.name}`
 
@@ -95,6 +180,7 @@ every ordered pair of versions of an image gets per-region comparison labels.
 ## How it was built
 
 - Recipe: `{recipe.name}`, SHA-256 `{recipe.digest()}`, seed {recipe.seed}
+- Sources: {", ".join(sources)}
 - Metric: {", ".join(identity["metric"])}; pyiqa {", ".join(identity["pyiqa_version"])};
   weights: {", ".join(w or "(pyiqa default)" for w in identity["weights"])}
 - Scores: each region is cropped to its box in the version and the reference, with reference
@@ -107,6 +193,9 @@ every ordered pair of versions of an image gets per-region comparison labels.
 
 ## Configurations
 
+- `preview` (the default, for the viewer): up to {recipe.export.preview_pairs} pairs of the
+  benchmark selection with both images and every label joined: per region its name, box, mask,
+  both sides' distortion, severity and score, and the comparison.
 - `references`: one row per image: the clean reference (original file bytes), its regions
   (COCO xywh boxes, COCO compressed RLE masks) and scene relations.
 - `versions`: one row per image and version: the stored lossless PNG (the scored pixels), the
@@ -115,20 +204,24 @@ every ordered pair of versions of an image gets per-region comparison labels.
 - `pairs`: one row per ordered pair of versions: difficulty, image comparison, per region the
   comparison label and score difference.
 
-```python
-from datasets import load_dataset
-pairs = load_dataset("path/to/export/hf", "pairs", split="{next(iter(summary["images"]), "train")}")
-```
-
 Label ids follow the published PANDA code: distortion, severity and comparison `ClassLabel`s.
 
+## Loading and joining
+
+`pairs` holds labels only; join it to `versions` (images, per-side labels) by
+(`tag`, `anchor_version` / `target_version`) and to `references` (names, boxes, masks) by `tag`
+and `region_id`. Masks are COCO compressed RLE:
+
+{loading_snippet(first_split)}
 {counts_section(rows, summary)}
 ```json
 {json.dumps(summary["comparison_shares"], indent=1)}
 ```
 
-{LICENCE}"""
-    return front_matter(card_yaml(CONFIGS, splits)) + body
+{licences_section(sources)}
+{citations_section(cited_sources(sources))}"""
+    header = {**hub_metadata(build, identity, rows), **card_yaml(HF_CONFIGS, splits)}
+    return front_matter(header) + body
 
 
 def write_card(

@@ -117,3 +117,7 @@ BENCH = Features(
 )
 
 CONFIGS: dict[str, Features] = {"references": REFERENCES, "versions": VERSIONS, "pairs": PAIRS}
+
+PREVIEW = Features({"difficulty": DIFFICULTY, **BENCH})
+
+HF_CONFIGS: dict[str, Features] = {"preview": PREVIEW, **CONFIGS}

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from pandaset_build.config import vocab
 from pandaset_build.formats.card import write_card
 from pandaset_build.formats.export_summary import ExportSummary
-from pandaset_build.formats.features import CONFIGS
-from pandaset_build.formats.shards import ShardWriter
-from pandaset_build.labels.pairs import DIFFICULTIES, Pair, image_pairs
+from pandaset_build.formats.features import HF_CONFIGS
+from pandaset_build.formats.record import start_clock, write_record
+from pandaset_build.formats.shards import ShardWriter, check_folder_files
+from pandaset_build.labels.pairs import DIFFICULTIES, Pair, difficulty, image_pairs
 from pandaset_build.labels.stats import LabelStats
+from pandaset_build.stages import bench
 from pandaset_build.store.atomic import staged_folder
 from pandaset_build.store.build import Build
 from pandaset_build.store.records import Row
@@ -76,33 +81,53 @@ def pair_row(pair: Pair) -> Row:
     }
 
 
-def expected_rows(scored: ScoredBuild) -> dict[str, dict[str, int]]:
+def preview_triples(scored: ScoredBuild, limit: int) -> list[bench.Triple]:
+    """Up to `limit` pairs of the bench selection, taking easy, medium, hard in turn."""
+    chosen, _ = bench.select(scored, None)
+    turns = itertools.zip_longest(*(chosen[kind] for kind in DIFFICULTIES))
+    return [t for t in itertools.chain.from_iterable(turns) if t is not None][:limit]
+
+
+def preview_row(build: Build, image: ScoredImage, anchor: str, target: str) -> Row:
+    """A bench row with its difficulty: both images and every label of every region."""
+    row = bench.bench_row(build, image, anchor, target)
+    return {"difficulty": DIFFICULTIES.index(difficulty(anchor, target)), **row}
+
+
+def expected_rows(scored: ScoredBuild, preview: int) -> dict[str, dict[str, int]]:
     """Rows per configuration and split, known before anything is written."""
     n = len(scored.versions)
     per_image = {"references": 1, "versions": n, "pairs": n * (n - 1)}
-    return {
-        config: {split: scored.count(split) * k for split in scored.splits}
-        for config, k in per_image.items()
-    }
+    rows = {"preview": {bench.BENCH_SPLIT: preview}}
+    for config, k in per_image.items():
+        rows[config] = {split: scored.count(split) * k for split in scored.splits}
+    return rows
 
 
 def export_hf(build: Build) -> ExportSummary:
     """Write `export/hf/` (data shards and README.md card); nothing is left on failure."""
     start = time.perf_counter()
+    started_ns = start_clock()
     scored = ScoredBuild(build)
     scored.check()
-    rows = expected_rows(scored)
+    settings = build.recipe.export
+    triples = preview_triples(scored, settings.preview_pairs)
+    rows = expected_rows(scored, len(triples))
     rule = build.recipe.comparison
     stats = LabelStats()
     final = build.layout.export("hf")
     with staged_folder(final) as out:
         writers = {
             (config, split): ShardWriter(
-                out / "data" / config, split, CONFIGS[config], n, build.recipe.export.rows_per_shard
+                out / "data" / config, split, HF_CONFIGS[config], n, settings.shard_bytes
             )
             for config, per_split in rows.items()
             for split, n in per_split.items()
         }
+        load: Callable[[str], ScoredImage] = lru_cache(maxsize=bench.IMAGE_CACHE)(scored.image)
+        preview = writers["preview", bench.BENCH_SPLIT]
+        for anchor, target, tag in triples:
+            preview.write(preview_row(build, load(tag), anchor, target))
         for image in scored.iter_images():
             stats.add_image(image)
             writers["references", image.split].write(reference_row(image))
@@ -112,7 +137,9 @@ def export_hf(build: Build) -> ExportSummary:
                 stats.add_pair(pair)
                 writers["pairs", image.split].write(pair_row(pair))
         files = sum(len(writer.close()) for writer in writers.values())
+        check_folder_files(out, settings.max_files_per_folder)
         write_card(out / "README.md", build, scored, rows, stats)
+        write_record(out, build, "hf", started_ns)
     return ExportSummary(
         "hf", final, rows, files, time.perf_counter() - start, stats=stats.to_json(scored.splits)
     )

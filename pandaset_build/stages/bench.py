@@ -14,6 +14,7 @@ from pandaset_build.config.manifests import read_manifest_json, resolve_manifest
 from pandaset_build.errors import ManifestError
 from pandaset_build.formats.card import card_yaml, front_matter
 from pandaset_build.formats.features import BENCH
+from pandaset_build.formats.record import start_clock, write_record
 from pandaset_build.formats.shards import ShardWriter
 from pandaset_build.labels.pairs import DIFFICULTIES, difficulty, make_pair
 from pandaset_build.store.atomic import staged_folder, write_bytes_atomic
@@ -166,6 +167,7 @@ def bench_card(kind: str, pairs: int, selection: str, build: Build) -> str:
 
 def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
     """Write `bench/easy|medium|hard`, each a parquet dataset with a card."""
+    started_ns = start_clock()
     scored = ScoredBuild(build)
     scored.check()
     chosen, selection = select(scored, manifest)
@@ -178,11 +180,12 @@ def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
                 BENCH_SPLIT,
                 BENCH,
                 len(triples),
-                build.recipe.export.rows_per_shard,
+                build.recipe.export.shard_bytes,
             )
             for anchor, target, tag in triples:
                 writer.write(bench_row(build, load(tag), anchor, target))
             writer.close()
             card = bench_card(kind, len(triples), selection, build)
             write_bytes_atomic(out / kind / "README.md", card.encode())
+            write_record(out / kind, build, "bench", started_ns)
     return BenchSummary(final, {k: len(v) for k, v in chosen.items()}, selection)

@@ -4,7 +4,7 @@
 build.json  .lock  splits.json
 sources/<source>/<shard>.parquet      plans/<shard>.parquet      scores/<shard>.parquet
 versions/<version>/<split>/<tag>.png
-export/<layout>/   bench/<kind>/   report/   preview/   panda/   eval/   eval-mllm/
+export/<layout>/   bench/<kind>/   report/   gallery/   preview/   panda/   eval/   eval-mllm/
 _done/<stage>/<shard>.json
 ```
 """
@@ -32,6 +32,7 @@ class BuildLayout:
         "export",
         "bench",
         "report",
+        "gallery",
         "preview",
         "panda",
         "eval",
@@ -96,6 +97,10 @@ class BuildLayout:
         return self.root / "report"
 
     @property
+    def gallery(self) -> Path:
+        return self.root / "gallery"
+
+    @property
     def preview(self) -> Path:
         return self.root / "preview"
 
@@ -103,8 +108,12 @@ class BuildLayout:
     def panda(self) -> Path:
         return self.root / "panda"
 
+    @property
+    def evaluations(self) -> Path:
+        return self.root / "eval"
+
     def evaluation(self, name: str) -> Path:
-        return self.root / "eval" / name
+        return self.evaluations / name
 
     def mllm_evaluation(self, name: str) -> Path:
         return self.root / "eval-mllm" / name
