@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from pandaset_build.config import vocab
-from pandaset_build.mllm.images import decode_data_url
+from pandaset_build.formats.manifest import MANIFEST
+from pandaset_build.mllm.views import decode_data_url
 from pandaset_build.store.masks import encode_mask
 
 USAGE = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
@@ -83,6 +84,8 @@ def write_bench(folder: Path, rows: list[dict[str, Any]], shards: int = 2) -> Pa
         part = rows[s * per : (s + 1) * per]
         path = folder / "data" / f"test-{s:05d}-of-{shards:05d}.parquet"
         pq.write_table(pa.Table.from_pylist(part), path)
+    manifest = {"layout": "bench", "recipe_hash": "", "scores": {}, "files": {}}
+    (folder / MANIFEST).write_text(json.dumps(manifest))
     return folder
 
 

@@ -9,7 +9,7 @@ import pytest
 from scored_build import make_scored_build
 
 from pandaset_build.config import vocab
-from pandaset_build.mllm.bench import load_bench
+from pandaset_build.pairsets import load_pairs
 from pandaset_build.stages.bench import split_bench
 from pandaset_build.stages.export import export
 from pandaset_build.store.build import Build
@@ -86,7 +86,7 @@ def test_answers_equal_the_bench_labels(exported: Build) -> None:
     by_id = {item["id"]: json.loads(item["conversations"][1]["value"]) for item in items}
     checked = 0
     for kind in ("easy", "medium", "hard"):
-        for pair in load_bench(exported.layout.bench_split(kind)):
+        for pair in load_pairs(exported.layout.bench_split(kind)):
             answer = by_id[pair.key]
             assert [r["index"] for r in answer["regions"]] == list(range(1, len(pair.regions) + 1))
             for got, region in zip(answer["regions"], pair.regions, strict=True):

@@ -17,7 +17,7 @@ from pandaset_build.errors import BuildError, RecipeError
 from pandaset_build.gallery import build_gallery
 from pandaset_build.gallery.data import SUPER_CATEGORIES, outline_paths
 from pandaset_build.labels.pairs import DIFFICULTIES
-from pandaset_build.mllm.bench import BenchPair, load_bench
+from pandaset_build.pairsets import PairRecord, load_pairs
 from pandaset_build.store.build import Build, open_build
 from pandaset_build.store.masks import decode_mask
 
@@ -67,7 +67,7 @@ def chromium_or_skip() -> None:
     pytest.skip(message)
 
 
-def has_distortion(pair: BenchPair, distortion: int) -> bool:
+def has_distortion(pair: PairRecord, distortion: int) -> bool:
     return any(distortion in (r.anchor.distortion, r.target.distortion) for r in pair.regions)
 
 
@@ -100,7 +100,7 @@ def test_gallery_in_chromium(gallery: tuple[Build, Path], tmp_path: Path) -> Non
     from playwright.sync_api import sync_playwright
 
     build, out = gallery
-    benches = {k: load_bench(build.layout.bench_split(k)) for k in DIFFICULTIES}
+    benches = {k: load_pairs(build.layout.bench_split(k)) for k in DIFFICULTIES}
     per_image = len(build.recipe.versions) * (len(build.recipe.versions) - 1)
     counts = {s: sum(1 for p in (build.layout.versions / "blur" / s).glob("*.png")) for s in
               build.recipe.splits}  # fmt: skip

@@ -19,9 +19,9 @@ from sklearn import metrics as skm
 
 from pandaset_build.config.vocab import DISTORTIONS
 from pandaset_build.mllm import run as run_module
-from pandaset_build.mllm.bench import load_bench
-from pandaset_build.mllm.images import decode_data_url, region_views
 from pandaset_build.mllm.run import eval_mllm
+from pandaset_build.mllm.views import decode_data_url, region_views
+from pandaset_build.pairsets import load_pairs
 
 MISS = -1
 FAST = {"timeout": 0.3, "max_retries": 2, "backoff": 0.01, "quiet": True, "prompts": "extended"}
@@ -159,7 +159,7 @@ class Script:
 
 
 def test_pair_prompts_payloads_metrics_and_failures(bench: Path, tmp_path: Path) -> None:
-    pairs = load_bench(bench)
+    pairs = load_pairs(bench)
     script = Script(pairs)
     with ChatServer(script) as server:
         result = eval_mllm(bench, "test-model", server.url, tmp_path / "out", concurrency=3, **ONE)
@@ -238,7 +238,7 @@ def test_pair_prompts_payloads_metrics_and_failures(bench: Path, tmp_path: Path)
 def test_killed_run_resumes_from_cache(
     bench: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pairs = load_bench(bench)
+    pairs = load_pairs(bench)
     script = Script(pairs)
     out = tmp_path / "out"
     with ChatServer(script) as server:
@@ -271,7 +271,7 @@ def test_killed_run_resumes_from_cache(
 
 def test_runs_mean_std_and_namespaces(bench: Path, tmp_path: Path) -> None:
     rng = np.random.default_rng(1)
-    pairs = load_bench(bench, limit=3)
+    pairs = load_pairs(bench, limit=3)
 
     def script(body: dict[str, Any]) -> Answer:
         n = [hashlib.sha256(p.anchor_image).hexdigest() for p in pairs].index(image_hashes(body)[0])
@@ -296,7 +296,7 @@ def test_runs_mean_std_and_namespaces(bench: Path, tmp_path: Path) -> None:
 
 
 def test_region_prompts(bench: Path, tmp_path: Path) -> None:
-    pairs = load_bench(bench, limit=2)
+    pairs = load_pairs(bench, limit=2)
     views = {}
     for n, pair in enumerate(pairs):
         for r in pair.regions:
@@ -337,7 +337,7 @@ def test_region_prompts(bench: Path, tmp_path: Path) -> None:
 
 
 def test_hints_and_template_override(bench: Path, tmp_path: Path) -> None:
-    pairs = load_bench(bench, limit=2)
+    pairs = load_pairs(bench, limit=2)
     hints = tmp_path / "graphs"
     hints.mkdir()
     graph = {
@@ -370,7 +370,7 @@ def test_hints_and_template_override(bench: Path, tmp_path: Path) -> None:
 
 
 def test_printed_row(bench: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pairs = load_bench(bench, limit=2)
+    pairs = load_pairs(bench, limit=2)
     answer = json.dumps({"regions": [entry(p, i) for p in pairs[:1] for i in range(3)]})
     with ChatServer(lambda body: Answer(answer)) as server:
         options = {**FAST, "quiet": False}

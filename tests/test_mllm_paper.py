@@ -17,10 +17,10 @@ from mllm_data import Answer, ChatServer, image_hashes, write_bench
 from PIL import Image
 
 from pandaset_build.config.vocab import COMPARISONS, DISTORTIONS
-from pandaset_build.mllm.bench import load_bench
-from pandaset_build.mllm.images import DIM, RED, decode_data_url, region_views
 from pandaset_build.mllm.prompts import Templates, pair_prompt, region_prompts
 from pandaset_build.mllm.run import eval_mllm
+from pandaset_build.mllm.views import DIM, RED, decode_data_url, region_views
+from pandaset_build.pairsets import load_pairs
 from pandaset_build.store.masks import encode_mask
 
 # The paper's text (appendix figures 9 and 10), copied verbatim; `[dist-list]`, `[comp-set]`
@@ -157,7 +157,7 @@ def bench(tmp_path: Path) -> Path:
 
 
 def test_type_b_prompt_is_the_papers(bench: Path) -> None:
-    pair = load_bench(bench, limit=1)[0]
+    pair = load_pairs(bench, limit=1)[0]
     prompt = pair_prompt(Templates.load(), 0, pair)
     fixed, example = PAPER_PAIR_USER.split("Regions:\n")
     head, lines = prompt.text.split("Regions:\n")
@@ -190,7 +190,7 @@ def test_type_b_prompt_is_the_papers(bench: Path) -> None:
 
 
 def test_type_a_prompt_is_the_papers(bench: Path) -> None:
-    pair = load_bench(bench, limit=1)[0]
+    pair = load_pairs(bench, limit=1)[0]
     prompts = region_prompts(Templates.load(), 0, pair)
     assert [(p.region, p.side) for p in prompts] == [
         (0, "anchor"), (0, "target"), (1, "anchor"), (1, "target"),
@@ -216,7 +216,7 @@ def test_type_a_dims_outside_the_box_even_with_a_mask(tmp_path: Path) -> None:
     row = pair_row(
         0, [region("bench", [423.0, 295.0, 50.0, 62.0], LABELS[0][0], encode_mask(mask))]
     )
-    pair = load_bench(write_bench(tmp_path / "b", [row], shards=1))[0]
+    pair = load_pairs(write_bench(tmp_path / "b", [row], shards=1))[0]
     prompt = region_prompts(Templates.load(), 0, pair)[0]
     assert prompt.images == list(region_views(pair.anchor_image, pair.regions[0].bbox, None))
     extended = region_prompts(Templates.load(prompt_set="extended"), 0, pair)[0]
@@ -256,7 +256,7 @@ def predictions(out: Path) -> list[dict[str, Any]]:
 
 
 def test_paper_answers_parse_to_the_right_labels(bench: Path, tmp_path: Path) -> None:
-    pairs = load_bench(bench)
+    pairs = load_pairs(bench)
     by_image = {hashlib.sha256(p.anchor_image).hexdigest(): n for n, p in enumerate(pairs)}
     answers = {
         0: "```json\n"
@@ -303,7 +303,7 @@ def test_paper_answers_parse_to_the_right_labels(bench: Path, tmp_path: Path) ->
 
 
 def test_type_a_answers_words_and_figure_13_form(bench: Path, tmp_path: Path) -> None:
-    pairs = load_bench(bench)
+    pairs = load_pairs(bench)
     views = {}
     for n, pair in enumerate(pairs):
         for r in pair.regions:
@@ -402,7 +402,7 @@ def test_hint_in_figure_5_form_for_the_kept_regions(tmp_path: Path) -> None:
     ]
     row = pair_row(0, regions, (size, size))
     bench = write_bench(tmp_path / "b", [row], shards=1)
-    pair = load_bench(bench)[0]
+    pair = load_pairs(bench)[0]
     graph = graph_for(
         ["sky", "grass"],
         [("clean", "brightness", "clean", "minor", "0.9678", "0.9241", "same"),
@@ -430,7 +430,7 @@ def test_hint_in_figure_5_form_for_the_kept_regions(tmp_path: Path) -> None:
 def test_a_graph_that_does_not_fit_stops_the_run_before_any_request(
     bench: Path, tmp_path: Path
 ) -> None:
-    pairs = load_bench(bench)
+    pairs = load_pairs(bench)
     hints = tmp_path / "graphs"
     hints.mkdir()
     good = graph_for(

@@ -12,8 +12,6 @@ from mllm_data import bench_rows, write_bench
 from PIL import Image
 
 from pandaset_build.errors import TemplateError
-from pandaset_build.mllm.bench import load_bench
-from pandaset_build.mllm.images import DIM, RED, png, region_views
 from pandaset_build.mllm.prompts import (
     Templates,
     find_hint,
@@ -21,6 +19,8 @@ from pandaset_build.mllm.prompts import (
     prompts_for,
     region_prompts,
 )
+from pandaset_build.mllm.views import DIM, RED, png, region_views
+from pandaset_build.pairsets import load_pairs
 from pandaset_build.store.masks import encode_mask
 
 
@@ -47,21 +47,21 @@ def test_region_views_use_the_mask() -> None:
 
 def test_loader_reads_shards_in_order_with_labels(tmp_path: Path) -> None:
     rows = bench_rows(5)
-    pairs = load_bench(write_bench(tmp_path / "b", rows, shards=2))
+    pairs = load_pairs(write_bench(tmp_path / "b", rows, shards=2))
     assert [p.tag for p in pairs] == [r["tag"] for r in rows]
     region, row = pairs[3].regions[1], rows[3]["regions"][1]
     assert region.index == 1 and region.name == row["name"] and region.bbox == tuple(row["bbox"])
     assert region.anchor.distortion == row["anchor_distortion"]
     assert region.target.score == row["target_score"] and region.comparison == row["comparison"]
     assert pairs[0].anchor_image == rows[0]["anchor_image"]["bytes"]
-    assert len(load_bench(tmp_path / "b", limit=2)) == 2
+    assert len(load_pairs(tmp_path / "b", limit=2)) == 2
 
 
 def test_templates_errors(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match="no such template folder"):
         Templates.load(tmp_path / "missing")
     (tmp_path / "pair.txt").write_text("$regions $unknown")
-    pair = load_bench(write_bench(tmp_path / "b", bench_rows(1)))[0]
+    pair = load_pairs(write_bench(tmp_path / "b", bench_rows(1)))[0]
     with pytest.raises(TemplateError, match=r"pair\.txt.*unknown"):
         pair_prompt(Templates.load(tmp_path, "extended"), 0, pair)
     empty = dataclasses.replace(pair, regions=[])
@@ -69,7 +69,7 @@ def test_templates_errors(tmp_path: Path) -> None:
 
 
 def test_find_hint(tmp_path: Path) -> None:
-    pair = load_bench(write_bench(tmp_path / "b", bench_rows(1)))[0]
+    pair = load_pairs(write_bench(tmp_path / "b", bench_rows(1)))[0]
     hints = tmp_path / "g"
     hints.mkdir()
     (hints / f"3_x{pair.key}_exp.json").write_text("{}")  # another tag ending the same way
@@ -84,7 +84,7 @@ def test_find_hint(tmp_path: Path) -> None:
 def test_region_descriptions_name_the_region_in_both_prompt_types(tmp_path: Path) -> None:
     rows = bench_rows(1, regions=2)
     rows[0]["regions"][0]["description"] = "astronaut's face"
-    pair = load_bench(write_bench(tmp_path, rows, shards=1))[0]
+    pair = load_pairs(write_bench(tmp_path, rows, shards=1))[0]
     name = pair.regions[0].name
     extended = Templates.load(prompt_set="extended")
     text = pair_prompt(extended, 0, pair).text

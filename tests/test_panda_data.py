@@ -9,10 +9,17 @@ import pytest
 from panda_tiny import SIZE, TAGS, build_tiny_bench, region_masks, region_score, uncompressed_rle
 
 from pandaset_build.config.panda import AugmentConfig
+from pandaset_build.config.recipe import Comparison
 from pandaset_build.config.vocab import COMPARISON_ID, VERSIONS
+from pandaset_build.labels.pairs import compare
+from pandaset_build.pairsets import PandaBenchSource
 from pandaset_build.panda.augment import augment_pair
-from pandaset_build.panda.data import PandaPairDataset, collate_pairs, comparison_label, decode_mask
-from pandaset_build.panda.pandabench import PandaBenchSource
+from pandaset_build.panda.data import PandaPairDataset, collate_pairs
+from pandaset_build.store.masks import decode_mask
+
+
+def comparison_label(d: float, slight: float = 0.1, significant: float = 0.3) -> int:
+    return compare(d, Comparison(same_below=slight, significant_from=significant))
 
 
 @pytest.fixture(scope="module")

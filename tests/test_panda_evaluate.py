@@ -12,12 +12,12 @@ from scipy import stats
 from sklearn import metrics as skm
 from torch.utils.data import DataLoader
 
+from pandaset_build.pairsets import PandaBenchSource
 from pandaset_build.panda.baselines import RandomBaseline
 from pandaset_build.panda.data import PandaPairDataset, collate_pairs
 from pandaset_build.panda.evaluate import evaluate, format_table, predict
 from pandaset_build.panda.factory import build_model
 from pandaset_build.panda.graph import render_graph_png
-from pandaset_build.panda.pandabench import PandaBenchSource
 from pandaset_build.panda.train import save_checkpoint
 
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from pandaset_build.pairsets import PairRecord, PairRegion, SideLabels
 from pandaset_build.panda.data import PandaPairDataset
-from pandaset_build.panda.records import PairRecord, RegionLabels
 
 H, W, S = 480, 640, 224  # a common COCO size, where OpenCV's and torch's nearest disagree
 
@@ -22,9 +22,12 @@ def published_keeps(mask: np.ndarray, size: int) -> bool:
 
 
 def record(masks: list[np.ndarray]) -> PairRecord:
-    regions = [RegionLabels(m, [0.0, 0.0, 1.0, 1.0], 0, 0, 0.5) for m in masks]
+    labels = SideLabels(0, 0, 0.5)
+    regions = [
+        PairRegion(i, "", (0.0, 0.0, 1.0, 1.0), m, labels, labels, 0) for i, m in enumerate(masks)
+    ]
     image = np.zeros((H, W, 3), dtype=np.uint8)
-    return PairRecord("t.png", "mixed", "mixed2", image, image, 0.5, 0.5, regions, regions)
+    return PairRecord("t.png", "mixed", "mixed2", image, image, 0.5, 0.5, 0, regions)
 
 
 def line_mask(row: int) -> np.ndarray:

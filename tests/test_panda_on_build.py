@@ -10,11 +10,11 @@ from conftest import make_folder_dataset, write_recipe
 from panda_tiny import tiny_config
 
 from pandaset_build.engine.executors import LocalExecutor
+from pandaset_build.pairsets import HFExportSource, SubsetSource
 from pandaset_build.panda.baselines import RandomBaseline
 from pandaset_build.panda.evaluate import evaluate
 from pandaset_build.panda.heads import PandaOutput
 from pandaset_build.panda.losses import panda_loss
-from pandaset_build.panda.parquet_sources import HFExportSource, SubsetSource
 from pandaset_build.panda.train import train
 from pandaset_build.stages.distort import distort
 from pandaset_build.stages.export import export

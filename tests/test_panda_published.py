@@ -10,9 +10,9 @@ from panda_tiny import build_tiny_bench, tiny_config
 
 from pandaset_build.config.loader import resolve_recipe_path
 from pandaset_build.config.panda import PandaConfig
+from pandaset_build.pairsets import PandaBenchSource
 from pandaset_build.panda.factory import build_model, forward_batch
 from pandaset_build.panda.losses import panda_loss
-from pandaset_build.panda.pandabench import PandaBenchSource
 from pandaset_build.panda.train import Runtime, _dataset, _loader, train
 
 PAIRS = [

@@ -13,7 +13,7 @@ from conftest import run_cli, start_cli
 from panda_tiny import build_tiny_bench, tiny_config
 
 from pandaset_build.config.panda import PandaConfig
-from pandaset_build.panda.pandabench import PandaBenchSource
+from pandaset_build.pairsets import PandaBenchSource
 from pandaset_build.panda.train import train
 
 PAIRS = [

@@ -11,13 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from conftest import run_cli
 from hub_fake import FakeHub
 from huggingface_hub import DatasetCard
 from scored_build import make_scored_build
 
-from pandaset_build.formats.record import RECORD
+from pandaset_build.formats.manifest import MANIFEST
 from pandaset_build.stages.bench import split_bench
 from pandaset_build.stages.export import export
 from pandaset_build.stages.publish import PublishError, plan_publish
@@ -58,7 +59,7 @@ def local_files(build: Build) -> dict[str, Path]:
     for path in hf.rglob("*.parquet"):
         files[path.relative_to(hf).as_posix()] = path
     for path in build.layout.bench.rglob("*"):
-        if path.is_file() and path.name != RECORD:
+        if path.is_file() and path.name != MANIFEST:
             files[path.relative_to(build.root).as_posix()] = path
     return files
 
@@ -157,8 +158,9 @@ def test_without_a_token_publish_says_how_to_log_in(build: Build, tmp_path: Path
 
 def test_refuses_stale_or_incomplete_exports(build: Build) -> None:
     plan_publish(build, REPO, bench=True)
-    os.utime(build.layout.scores / "00000.parquet")  # rewritten now, after the exports
-    with pytest.raises(PublishError, match=r"export/hf: scores/00000\.parquet .* written after"):
+    shard = build.layout.scores / "00000.parquet"
+    pq.write_table(pq.read_table(shard), shard, compression="snappy")  # rescored after the exports
+    with pytest.raises(PublishError, match=r"export/hf: scores/00000\.parquet .* changed since"):
         plan_publish(build, REPO)
     with pytest.raises(PublishError, match=r"bench/easy: scores/00000\.parquet"):
         plan_publish(build, REPO, bench=True)
@@ -174,7 +176,7 @@ def test_refuses_stale_or_incomplete_exports(build: Build) -> None:
 
 
 def test_refuses_an_export_of_another_recipe(build: Build) -> None:
-    record = build.layout.export("hf") / RECORD
+    record = build.layout.export("hf") / MANIFEST
     record.write_text(record.read_text().replace(build.recipe.digest(), "0" * 64))
     with pytest.raises(PublishError, match="made with recipe hash 000000000000"):
         plan_publish(build, REPO)

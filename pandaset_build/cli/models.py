@@ -23,7 +23,7 @@ from pandaset_build.errors import UsageError
 from pandaset_build.store.atomic import write_json_atomic
 
 if TYPE_CHECKING:
-    from pandaset_build.panda.records import PairSource
+    from pandaset_build.pairsets import PairSource
 
 PandaRecipeOpt = Annotated[str, typer.Option("--recipe", help="PANDA recipe file or name.")]
 BackboneWeightsOpt = Annotated[
@@ -32,7 +32,7 @@ BackboneWeightsOpt = Annotated[
 
 
 def _pairs(path: Path, split: str, mode: str, max_pairs: int | None, seed: int) -> PairSource:
-    from pandaset_build.panda.parquet_sources import SubsetSource, open_pairs
+    from pandaset_build.pairsets import SubsetSource, open_pairs
 
     source = open_pairs(path, split, mode)
     if max_pairs is not None and len(source) > max_pairs:

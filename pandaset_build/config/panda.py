@@ -91,10 +91,8 @@ class TrainConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    """How pairs and comparison labels are formed."""
+    """Which splits to train and validate on; comparison labels are the build's own."""
 
-    slight_threshold: float = 0.1
-    significant_threshold: float = 0.3
     train_split: str = "train"
     val_split: str = "val"
     max_pairs: int | None = Field(None, ge=1)  # a seeded subset of each split's pairs (demos)

@@ -12,7 +12,7 @@ from pandaset_build.config import vocab
 from pandaset_build.formats.card import write_card
 from pandaset_build.formats.export_summary import ExportSummary
 from pandaset_build.formats.features import HF_CONFIGS
-from pandaset_build.formats.record import start_clock, write_record
+from pandaset_build.formats.manifest import write_manifest
 from pandaset_build.formats.shards import ShardWriter, check_folder_files
 from pandaset_build.labels.pairs import DIFFICULTIES, Pair, difficulty, image_pairs
 from pandaset_build.labels.stats import LabelStats
@@ -107,7 +107,6 @@ def expected_rows(scored: ScoredBuild, preview: int) -> dict[str, dict[str, int]
 def export_hf(build: Build) -> ExportSummary:
     """Write `export/hf/` (data shards and README.md card); nothing is left on failure."""
     start = time.perf_counter()
-    started_ns = start_clock()
     scored = ScoredBuild(build)
     scored.check()
     settings = build.recipe.export
@@ -139,7 +138,7 @@ def export_hf(build: Build) -> ExportSummary:
         files = sum(len(writer.close()) for writer in writers.values())
         check_folder_files(out, settings.max_files_per_folder)
         write_card(out / "README.md", build, scored, rows, stats)
-        write_record(out, build, "hf", started_ns)
+        write_manifest(out, build, "hf", rows)
     return ExportSummary(
         "hf", final, rows, files, time.perf_counter() - start, stats=stats.to_json(scored.splits)
     )

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from pandaset_build.config import vocab
 from pandaset_build.formats.export_summary import ExportSummary
-from pandaset_build.formats.record import start_clock, write_record
+from pandaset_build.formats.manifest import write_manifest
 from pandaset_build.labels.pairs import Pair, image_pairs
 from pandaset_build.store.atomic import staged_folder, write_bytes_atomic
 from pandaset_build.store.build import Build
@@ -151,7 +151,6 @@ Train with a multi-image LLaVA code base (LLaVA-NeXT / LLaVA-OneVision `train_me
 def export_llava(build: Build) -> ExportSummary:
     """Write `export/llava/` (`<split>.json`, `images/`, README.md); nothing is left on failure."""
     start = time.perf_counter()
-    started_ns = start_clock()
     scored = ScoredBuild(build)
     scored.check()
     rule = build.recipe.comparison
@@ -173,6 +172,6 @@ def export_llava(build: Build) -> ExportSummary:
             rows["images"][split] = scored.count(split) * len(scored.versions)
             files += 1 + rows["images"][split]
         write_bytes_atomic(out / "README.md", README.encode())
-        write_record(out, build, "llava", started_ns)
+        write_manifest(out, build, "llava", rows)
         files += 1
     return ExportSummary("llava", final, rows, files, time.perf_counter() - start)

@@ -13,7 +13,7 @@ from PIL import Image
 from pandaset_build.config import vocab
 from pandaset_build.formats.export_summary import ExportSummary
 from pandaset_build.formats.jsonstream import JsonObjectWriter
-from pandaset_build.formats.record import start_clock, write_record
+from pandaset_build.formats.manifest import write_manifest
 from pandaset_build.store.atomic import staged_folder
 from pandaset_build.store.build import Build
 from pandaset_build.store.images import encode_png, read_rgb
@@ -87,7 +87,6 @@ def stats_entry(
 def export_pandabench(build: Build) -> ExportSummary:
     """Write `export/pandabench/`; nothing is left on failure."""
     start = time.perf_counter()
-    started_ns = start_clock()
     scored = ScoredBuild(build)
     scored.check()
     predicates = predicate_vocabulary(build)
@@ -125,9 +124,9 @@ def export_pandabench(build: Build) -> ExportSummary:
         for writer in writers.values():
             writer.close()
         files += len(writers) + 1
-        write_record(out, build, "pandabench", started_ns)
-    rows = {
-        "versions": {s: scored.count(s) * len(scored.versions) for s in scored.splits},
-        "gt": {s: scored.count(s) for s in scored.splits},
-    }
+        rows = {
+            "versions": {s: scored.count(s) * len(scored.versions) for s in scored.splits},
+            "gt": {s: scored.count(s) for s in scored.splits},
+        }
+        write_manifest(out, build, "pandabench", rows)
     return ExportSummary("pandabench", final, rows, files, time.perf_counter() - start)

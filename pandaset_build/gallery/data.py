@@ -16,8 +16,8 @@ import numpy as np
 from pandaset_build.config import vocab
 from pandaset_build.labels.pairs import DIFFICULTIES
 from pandaset_build.labels.stats import LabelStats
-from pandaset_build.mllm.bench import BenchPair, iter_bench, pair_from_row
 from pandaset_build.mllm.prompts import find_hint
+from pandaset_build.pairsets import BenchSource, PairRecord, pair_from_bench_row
 from pandaset_build.stages.bench import BENCH_SPLIT, IMAGE_CACHE, bench_row
 from pandaset_build.store.build import Build
 from pandaset_build.store.masks import decode_mask
@@ -49,7 +49,7 @@ class GalleryPair:
 
     split: str
     source: str  # a bench difficulty, or "sample" for a pair drawn from the dataset
-    pair: BenchPair
+    pair: PairRecord
 
 
 def bench_pairs(build: Build) -> Iterator[GalleryPair]:
@@ -57,7 +57,7 @@ def bench_pairs(build: Build) -> Iterator[GalleryPair]:
     for kind in DIFFICULTIES:
         folder = build.layout.bench_split(kind)
         if folder.is_dir():
-            for pair in iter_bench(folder):
+            for pair in iter(BenchSource(folder)):
                 yield GalleryPair(BENCH_SPLIT, kind, pair)
 
 
@@ -78,7 +78,7 @@ def sample_pairs(scored: ScoredBuild, per_split: int, seed: int) -> Iterator[Gal
             a, t = divmod(pick % per_image, len(versions) - 1)
             anchor, target = versions[a], [v for v in versions if v != versions[a]][t]
             row = bench_row(scored.build, load(tag), anchor, target)
-            yield GalleryPair(split, SAMPLE, pair_from_row(row))
+            yield GalleryPair(split, SAMPLE, pair_from_bench_row(row))
 
 
 def outline_paths(mask: dict[str, Any] | None) -> str:
@@ -95,7 +95,7 @@ def outline_paths(mask: dict[str, Any] | None) -> str:
     return "".join(parts)
 
 
-def region_labels(pair: BenchPair) -> list[list[float]]:
+def region_labels(pair: PairRecord) -> list[list[float]]:
     """Per region: anchor distortion, severity, score, target distortion, severity, score,
     comparison (vocabulary ids; scores rounded to 4 decimals)."""
     return [
@@ -122,7 +122,7 @@ def prediction_folders(build: Build) -> dict[str, list[Path]]:
     return found
 
 
-def predictions(folders: list[Path], pair: BenchPair) -> list[dict[str, Any]]:
+def predictions(folders: list[Path], pair: PairRecord) -> list[dict[str, Any]]:
     """The compact predicted graphs of a pair, one per model that has one."""
     out = []
     for folder in folders:

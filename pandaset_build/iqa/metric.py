@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,20 +10,13 @@ import numpy as np
 import torch
 
 from pandaset_build.errors import MetricError
+from pandaset_build.store.fingerprints import file_sha256
 
 
 def to_tensor(images: list[np.ndarray], device: str) -> torch.Tensor:
     """(N, 3, H, W) float32 in [0, 1] from a list of same-shape RGB uint8 arrays."""
     batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0
     return batch.to(device)
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resolve_device(device: str) -> str:

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from pandaset_build.labels import metrics
+from pandaset_build.pairsets import SIDES, PairRecord
 
-from .bench import SIDES, BenchPair
 from .parse import FIELDS, RegionAnswer
 
 WIDTH = 120  # console width when not writing to a terminal, so mean±std cells fit
@@ -72,7 +72,7 @@ def _labels(rows: list[dict[str, Any]], key: str) -> list[int]:
     return [MISS if row[key] is None else row[key] for row in rows]
 
 
-def run_metrics(pairs: list[BenchPair], results: list[PairResult], asks_pair: bool) -> dict:
+def run_metrics(pairs: list[PairRecord], results: list[PairResult], asks_pair: bool) -> dict:
     """Comparison, distortion and severity reports and score correlations over pooled regions.
 
     Misses are wrong predictions in the label metrics; correlations use the regions whose score

@@ -8,9 +8,9 @@ from typing import Any
 
 from pandaset_build.config import vocab
 from pandaset_build.errors import UsageError
+from pandaset_build.pairsets import PairRecord
 
 from . import paper
-from .bench import BenchPair
 
 PANDA_SIZE = 224  # PANDA's input size: regions empty at this size have no graph node
 
@@ -38,7 +38,7 @@ class RegionHint:
         return json.dumps({**sides, "comparison": paper.comparison_name(self.comparison)})
 
 
-def _kept(pair: BenchPair, size: int) -> list[int]:
+def _kept(pair: PairRecord, size: int) -> list[int]:
     """Bench indices of the regions PANDA keeps (mask and box present, mask non-empty at size)."""
     from pandaset_build.panda.masks import survives_resize
     from pandaset_build.store.masks import decode_mask
@@ -69,7 +69,7 @@ def _labels(values: list[str], where: str) -> tuple[int, int, float]:
         raise UsageError(message) from err
 
 
-def region_hints(pair: BenchPair, graph: dict[str, Any]) -> dict[int, RegionHint]:
+def region_hints(pair: PairRecord, graph: dict[str, Any]) -> dict[int, RegionHint]:
     """The graph's predictions by bench region index.
 
     Graph object i is the i-th region PANDA kept: every region when the counts agree, else the

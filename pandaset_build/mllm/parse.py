@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pandaset_build.config import vocab
-
-from .bench import SIDES
+from pandaset_build.pairsets import SIDES
 
 FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
 TRAILING_COMMA = re.compile(r",\s*([}\]])")

@@ -18,11 +18,11 @@ from typing import Any, Literal
 
 from pandaset_build.config import vocab
 from pandaset_build.errors import TemplateError, UsageError
+from pandaset_build.pairsets import SIDES, PairRecord, PairRegion
 
 from . import paper
-from .bench import SIDES, BenchPair, BenchRegion
 from .hints import RegionHint, region_hints
-from .images import box_pixels, data_url, open_rgb, region_views
+from .views import box_pixels, data_url, open_rgb, region_views
 
 PromptType = Literal["pair", "region"]
 PromptSet = Literal["paper", "extended"]
@@ -111,7 +111,7 @@ class Templates:
             ) from err
 
 
-def find_hint(hint_dir: Path, pair: BenchPair) -> Path | None:
+def find_hint(hint_dir: Path, pair: PairRecord) -> Path | None:
     """The graph `{n}_{tag}_{anchor}_{target}_{exp}.json` of a pair, if there is exactly one."""
     found = []
     for path in sorted(Path(hint_dir).glob("*.json")):
@@ -132,9 +132,9 @@ def _paper_box(bbox: tuple[float, float, float, float]) -> str:
 
 def _hint_block(
     templates: Templates,
-    pair: BenchPair,
+    pair: PairRecord,
     graph: dict[str, Any],
-    region: BenchRegion | None,
+    region: PairRegion | None,
     side: str | None,
 ) -> str:
     """The paper set's hint: figure 5's per-region form, for every region or for one."""
@@ -152,9 +152,9 @@ def _hint_block(
 
 def hint_text(
     templates: Templates,
-    pair: BenchPair,
+    pair: PairRecord,
     graph: dict[str, Any] | None,
-    region: BenchRegion | None = None,
+    region: PairRegion | None = None,
     side: str | None = None,
 ) -> str:
     """The rendered hint block, or nothing without a graph."""
@@ -169,7 +169,7 @@ def hint_text(
     return templates.fill("hint", {"graph": json.dumps(graph), "focus": focus})
 
 
-def _pair_values(templates: Templates, pair: BenchPair) -> dict[str, Any]:
+def _pair_values(templates: Templates, pair: PairRecord) -> dict[str, Any]:
     """Placeholder values of the type (b) templates."""
     count = len(pair.regions)
     if templates.paper:
@@ -199,7 +199,7 @@ def _pair_values(templates: Templates, pair: BenchPair) -> dict[str, Any]:
 
 
 def pair_prompt(
-    templates: Templates, n: int, pair: BenchPair, graph: dict[str, Any] | None = None
+    templates: Templates, n: int, pair: PairRecord, graph: dict[str, Any] | None = None
 ) -> Prompt:
     """Type (b): image A (anchor) then image B (target), every region's name and box."""
     values = _pair_values(templates, pair)
@@ -208,7 +208,7 @@ def pair_prompt(
     return Prompt(n, None, None, text, [pair.anchor_image, pair.target_image], system)
 
 
-def _region_values(templates: Templates, region: BenchRegion, image: bytes) -> dict[str, Any]:
+def _region_values(templates: Templates, region: PairRegion, image: bytes) -> dict[str, Any]:
     """Placeholder values of the type (a) templates."""
     if templates.paper:
         box = list(box_pixels(region.bbox, *open_rgb(image).size))
@@ -227,7 +227,7 @@ def _region_values(templates: Templates, region: BenchRegion, image: bytes) -> d
 
 
 def region_prompts(
-    templates: Templates, n: int, pair: BenchPair, graph: dict[str, Any] | None = None
+    templates: Templates, n: int, pair: PairRecord, graph: dict[str, Any] | None = None
 ) -> list[Prompt]:
     """Type (a): one request per region and image, with the crop of the region's box, then the
     full image dimmed outside the region (its box for `paper`, its mask for `extended`) and the
@@ -250,7 +250,7 @@ def prompts_for(
     templates: Templates,
     prompt_type: PromptType,
     n: int,
-    pair: BenchPair,
+    pair: PairRecord,
     graph: dict[str, Any] | None = None,
 ) -> list[Prompt]:
     """Every request a pair needs with the chosen prompt type (none when it has no regions)."""

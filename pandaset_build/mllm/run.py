@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from pandaset_build.errors import InputNotFound, UsageError
+from pandaset_build.pairsets import PairRecord, load_pairs
 from pandaset_build.store.atomic import write_bytes_atomic, write_json_atomic
 
-from .bench import BenchPair, load_bench
 from .client import ChatClient, ClientConfig, Messages, Reply, ResponseCache
 from .evaluate import PairResult, aggregate, print_row, run_metrics
 from .hints import region_hints
@@ -38,7 +38,7 @@ REQUESTS = {
 }
 
 
-def load_hints(hint_dir: Path, pairs: list[BenchPair]) -> list[dict[str, Any]]:
+def load_hints(hint_dir: Path, pairs: list[PairRecord]) -> list[dict[str, Any]]:
     """The graph of every pair; refuses to start when some pair has none."""
     found = [find_hint(hint_dir, pair) for pair in pairs]
     missing = [pair.key for pair, path in zip(pairs, found, strict=True) if path is None]
@@ -52,7 +52,7 @@ def load_hints(hint_dir: Path, pairs: list[BenchPair]) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in found if path is not None]
 
 
-def pair_folder(out: Path, n: int, pair: BenchPair) -> Path:
+def pair_folder(out: Path, n: int, pair: PairRecord) -> Path:
     return out / "rendered" / f"{n + 1:04d}_{pair.key}"
 
 
@@ -93,7 +93,7 @@ def apply_reply(
 
 
 def pair_record(
-    n: int, pair: BenchPair, result: PairResult, protocol: dict[str, Any] | None = None
+    n: int, pair: PairRecord, result: PairResult, protocol: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """One line of `predictions.jsonl`: truth and parsed prediction per region, costs, and the
     protocol (prompt set, template hashes, model settings) that produced it."""
@@ -138,7 +138,7 @@ def request_jobs(
     client: ChatClient,
     texts: Templates,
     prompt_type: PromptType,
-    pairs: list[BenchPair],
+    pairs: list[PairRecord],
     graphs: list[dict[str, Any] | None],
     run: int,
     out: Path,
@@ -155,7 +155,7 @@ def request_jobs(
 
 def one_run(
     client: ChatClient,
-    pairs: list[BenchPair],
+    pairs: list[PairRecord],
     jobs: Iterator[Job],
     first_index: int = 0,
 ) -> list[PairResult]:
@@ -247,7 +247,7 @@ def eval_mllm(
         )
     out = Path(out)
     texts = Templates.load(templates, prompts)
-    pairs = load_bench(Path(bench), limit)
+    pairs = load_pairs(Path(bench), limit)
     graphs: list[dict[str, Any] | None] = (
         list(load_hints(Path(hint_dir), pairs)) if hint_dir is not None else [None] * len(pairs)
     )

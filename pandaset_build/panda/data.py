@@ -1,46 +1,55 @@
-"""Turn `PairRecord`s into model-ready samples (as the published loader) and collate them."""
+"""Turn pair records into model-ready samples (as the published loader) and collate them.
+
+Comparison labels are the ones the build wrote (`PairRegion.comparison`), never recomputed here.
+A region's mask is decoded and resized once per image, however many pairs show it.
+"""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 import torch
 from PIL import Image
-from pycocotools import mask as mask_utils
 from torch.utils.data import Dataset
 
 from pandaset_build.config.panda import AugmentConfig
-from pandaset_build.config.recipe import Comparison
-from pandaset_build.labels.pairs import compare
+from pandaset_build.pairsets.record import ImageRef, MaskRef, PairRecord, PairSource
 from pandaset_build.panda.augment import augment_pair
 from pandaset_build.panda.masks import resize_nearest
-from pandaset_build.panda.records import ImageLike, MaskLike, PairRecord, PairSource
+from pandaset_build.store.masks import Rle, decode_mask, encode_mask
 
-Sample = dict[str, Any]
-
-
-def comparison_label(d: float, slight: float = 0.1, significant: float = 0.3) -> int:
-    """Comparison id of score difference d = anchor - target (the dataset's own rule)."""
-    return compare(d, Comparison(same_below=slight, significant_from=significant))
+Sample = dict[str, Any]  # one model sample: tensors and the pair's metadata, as collated
+MaskKey = tuple[str, tuple[int, ...]]
 
 
-def decode_mask(mask: MaskLike) -> np.ndarray:
-    """H x W uint8 mask from an array or a COCO RLE (uncompressed as published, or compressed)."""
+def mask_array(mask: Rle | np.ndarray) -> np.ndarray:
+    """H x W uint8 mask of an array or a COCO RLE (uncompressed as published, or compressed)."""
     if isinstance(mask, np.ndarray):
         return (mask > 0).astype(np.uint8)
-    h, w = mask["size"]
-    rle = mask if isinstance(mask["counts"], str | bytes) else mask_utils.frPyObjects(mask, h, w)
-    return mask_utils.decode(rle)
+    return decode_mask(mask).astype(np.uint8)
 
 
-def load_image(image: ImageLike) -> np.ndarray:
-    """H x W x 3 uint8 RGB array from a path or an array."""
+def load_image(image: ImageRef) -> np.ndarray:
+    """H x W x 3 uint8 RGB pixels of encoded bytes, a file, or an array."""
     if isinstance(image, np.ndarray):
         return image
-    with Image.open(image) as im:
+    source = io.BytesIO(image) if isinstance(image, bytes) else Path(image)
+    with Image.open(source) as im:
         return np.asarray(im.convert("RGB"))
+
+
+def _mask_identity(mask: MaskRef) -> int:
+    """A cheap fingerprint of a stored mask, so two masks under one tag are told apart."""
+    if mask is None:
+        return 0
+    if isinstance(mask, np.ndarray):
+        return hash(mask.tobytes())
+    counts = mask["counts"]
+    return hash(counts if isinstance(counts, str | bytes) else tuple(counts))
 
 
 class PandaPairDataset(Dataset):
@@ -50,14 +59,14 @@ class PandaPairDataset(Dataset):
         self,
         source: PairSource,
         image_size: int = 224,
-        thresholds: tuple[float, float] = (0.1, 0.3),
         max_regions: int = 115,
         augment: AugmentConfig | None = None,
         seed: int = 42,
     ) -> None:
-        self.source, self.size, self.thresholds = source, image_size, thresholds
+        self.source, self.size = source, image_size
         self.max_regions, self.augment, self.seed = max_regions, augment, seed
         self.epoch = 0
+        self._masks: dict[MaskKey, list[Rle | None]] = {}
 
     def set_epoch(self, epoch: int) -> None:
         """Select the augmentation draws of an epoch."""
@@ -67,27 +76,33 @@ class PandaPairDataset(Dataset):
         """Number of pairs (some may have no kept region)."""
         return len(self.source)
 
-    def _resize_mask(self, mask: MaskLike) -> np.ndarray:
+    def _resize_mask(self, mask: Rle | np.ndarray) -> np.ndarray:
         """Decoded mask at S x S by torch's nearest resize, as the published empty-region check."""
-        return resize_nearest(decode_mask(mask), self.size)
+        return resize_nearest(mask_array(mask), self.size)
 
-    def _kept_regions(
-        self, rec: PairRecord
-    ) -> tuple[list[int], list[np.ndarray], list[np.ndarray]]:
-        """Indices and resized masks of regions with both masks and boxes, non-empty at S x S."""
-        kept, a_masks, t_masks = [], [], []
-        for i, (ra, rt) in enumerate(zip(rec.anchor_regions, rec.target_regions, strict=True)):
-            if ra.mask is None or rt.mask is None or ra.bbox is None or rt.bbox is None:
-                continue
-            ma, mt = self._resize_mask(ra.mask), self._resize_mask(rt.mask)
-            if ma.any() and mt.any():
-                kept.append(i)
-                a_masks.append(ma)
-                t_masks.append(mt)
-        n = self.max_regions
-        return kept[:n], a_masks[:n], t_masks[:n]
+    def _region_masks(self, rec: PairRecord) -> list[Rle | None]:
+        """Per region its S x S mask as RLE, or None when it is missing or empty at S x S.
 
-    def _resize_image(self, image: ImageLike) -> tuple[np.ndarray, tuple[int, int]]:
+        Computed once per image (tag and masks) and reused by all of its pairs.
+        """
+        key = (rec.tag, tuple(_mask_identity(r.mask) for r in rec.regions))
+        if key not in self._masks:
+            masks: list[Rle | None] = []
+            for region in rec.regions:
+                small = None
+                if region.mask is not None and region.bbox is not None:
+                    small = self._resize_mask(region.mask)
+                masks.append(encode_mask(small) if small is not None and small.any() else None)
+            self._masks[key] = masks
+        return self._masks[key]
+
+    def _kept_regions(self, rec: PairRecord) -> tuple[list[int], list[np.ndarray]]:
+        """Indices and S x S masks of the regions with a mask and box that survive the resize."""
+        kept = [(i, m) for i, m in enumerate(self._region_masks(rec)) if m is not None]
+        kept = kept[: self.max_regions]
+        return [i for i, _ in kept], [decode_mask(m).astype(np.uint8) for _, m in kept]
+
+    def _resize_image(self, image: ImageRef) -> tuple[np.ndarray, tuple[int, int]]:
         """Bilinear-resized S x S image and the original (H, W)."""
         arr = load_image(image)
         size = (self.size, self.size)
@@ -96,42 +111,37 @@ class PandaPairDataset(Dataset):
     def __getitem__(self, index: int) -> Sample | None:
         """One sample, or None when no region survives (the collate drops it)."""
         rec = self.source[index]
-        kept, a_masks, t_masks = self._kept_regions(rec)
+        kept, masks = self._kept_regions(rec)
         if not kept:
             return None
         (a_img, (h, w)), (t_img, _) = map(self._resize_image, (rec.anchor_image, rec.target_image))
         scale = np.array([self.size / w, self.size / h] * 2, dtype=np.float32)
-        regions = {
-            side: [getattr(rec, f"{side}_regions")[i] for i in kept]
-            for side in ("anchor", "target")
-        }
-        boxes = [np.array([r.bbox for r in regions[s]], np.float32) * scale for s in regions]
-        images, masks = [a_img, t_img], [np.stack(a_masks), np.stack(t_masks)]
+        regions = [rec.regions[i] for i in kept]
+        box = np.array([r.bbox for r in regions], np.float32) * scale
+        images, stacks, boxes = [a_img, t_img], [np.stack(masks), np.stack(masks)], [box, box]
         if self.augment is not None and self.augment.enabled:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            images, masks, boxes = augment_pair(rng, self.augment, images, masks, boxes)
-        matched = list(zip(regions["anchor"], regions["target"], strict=True))
-        diffs = [rec.anchor_score - rec.target_score] + [x.score - y.score for x, y in matched]
+            images, stacks, boxes = augment_pair(rng, self.augment, images, stacks, boxes)
 
         def pair_of(name: str) -> list[list[float]]:
-            return [[getattr(x, name), getattr(y, name)] for x, y in matched]
+            return [[getattr(r.anchor, name), getattr(r.target, name)] for r in regions]
 
         return {
             "anchor": torch.from_numpy(images[0]).permute(2, 0, 1).float() / 255.0,
             "target": torch.from_numpy(images[1]).permute(2, 0, 1).float() / 255.0,
-            "anchor_seg_masks": torch.from_numpy(masks[0]),
-            "target_seg_masks": torch.from_numpy(masks[1]),
+            "anchor_seg_masks": torch.from_numpy(stacks[0]),
+            "target_seg_masks": torch.from_numpy(stacks[1]),
             "anchor_bbox": torch.from_numpy(boxes[0]),
             "target_bbox": torch.from_numpy(boxes[1]),
             "distortion": torch.tensor(pair_of("distortion"), dtype=torch.long),
             "severity": torch.tensor(pair_of("severity"), dtype=torch.long),
             "scores": torch.tensor(pair_of("score"), dtype=torch.float32),
-            "comparison": torch.tensor([comparison_label(d, *self.thresholds) for d in diffs]),
+            "comparison": torch.tensor([rec.image_comparison] + [r.comparison for r in regions]),
             "img_tags": rec.tag,
             "anchor_version": rec.anchor_version,
             "target_version": rec.target_version,
             "data_category": rec.data_category,
-            "names": [rec.names[i] if i < len(rec.names) else "" for i in kept],
+            "names": [r.name for r in regions],
             "region_index": kept,
             "relations": rec.relations,
         }

@@ -13,7 +13,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from pandaset_build.config.panda import PandaConfig
+from pandaset_build.errors import InputNotFound
 from pandaset_build.labels import metrics
+from pandaset_build.pairsets import PairRecord, PairSource, PandaBenchSource, Triple
 from pandaset_build.panda.data import PandaPairDataset, collate_pairs, to_device
 from pandaset_build.panda.factory import build_model, forward_batch
 from pandaset_build.panda.graph import (
@@ -24,8 +26,6 @@ from pandaset_build.panda.graph import (
     render_graph_png,
     write_graph,
 )
-from pandaset_build.panda.pandabench import PandaBenchSource, Triple
-from pandaset_build.panda.records import PairRecord, PairSource
 
 SIDES = ("anchor", "target")
 TASKS = ("comparison", "distortion", "severity", "score")
@@ -193,7 +193,6 @@ def evaluate(
     dataset = PandaPairDataset(
         source,
         image_size=cfg.model.image_size,
-        thresholds=(cfg.data.slight_threshold, cfg.data.significant_threshold),
         max_regions=cfg.model.num_tokens,
     )
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_pairs)
@@ -220,4 +219,4 @@ def find_record(source: PairSource, pair: PairPrediction) -> PairRecord:
         record = source[i]
         if (record.tag, record.anchor_version, record.target_version) == key:
             return record
-    raise KeyError(f"no pair {key} in the source")
+    raise InputNotFound(f"no pair {key} in the source")

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from pandaset_build.config.vocab import COMPARISONS, DISTORTIONS, SEVERITIES
+from pandaset_build.pairsets.record import PairRecord
 
 COLORS = {"1": "#D9ACF5", "2": "#BBD8A3", "attribute": "#FFACC7", "art": "#BCCEF8"}
 OUT_OF_RANGE = "#D62728"  # edge and text colour of a predicted score outside [0, 1]
@@ -104,22 +105,20 @@ class GraphPicture:
     descriptions: list[str] = field(default_factory=list)  # per graph region, "" where none
 
 
-def picture_for(record: Any, kept: Sequence[int]) -> GraphPicture:
-    """A `GraphPicture` of a `PairRecord` whose regions `kept` are the graph's regions."""
-    from pandaset_build.panda.data import load_image
-    from pandaset_build.store.masks import decode_mask
+def picture_for(record: PairRecord, kept: Sequence[int]) -> GraphPicture:
+    """A `GraphPicture` of a pair record whose regions `kept` are the graph's regions."""
+    from pandaset_build.panda.data import load_image, mask_array
 
-    regions = [record.anchor_regions[i] for i in kept]
-    descriptions = list(record.descriptions)
+    regions = [record.regions[i] for i in kept]
     return GraphPicture(
         tag=record.tag,
         anchor_version=record.anchor_version,
         target_version=record.target_version,
         anchor_image=load_image(record.anchor_image),
         target_image=load_image(record.target_image),
-        masks=[None if r.mask is None else decode_mask(r.mask) for r in regions],
+        masks=[None if r.mask is None else mask_array(r.mask).astype(bool) for r in regions],
         boxes=[r.bbox for r in regions],
-        descriptions=[descriptions[i] if i < len(descriptions) else "" for i in kept],
+        descriptions=[r.description for r in regions],
     )
 
 

@@ -17,13 +17,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from pandaset_build.config.panda import PandaConfig
+from pandaset_build.pairsets import PairSource, PandaBenchSource
 from pandaset_build.panda.data import PandaPairDataset, collate_pairs, to_device
 from pandaset_build.panda.evaluate import compute_metrics, predict
 from pandaset_build.panda.factory import build_model, forward_batch
 from pandaset_build.panda.heads import PandaOutput
 from pandaset_build.panda.losses import panda_loss
-from pandaset_build.panda.pandabench import PandaBenchSource
-from pandaset_build.panda.records import PairSource
 from pandaset_build.store.atomic import atomic_path
 
 
@@ -130,11 +129,10 @@ def _autocast(cfg: PandaConfig, device: torch.device) -> contextlib.AbstractCont
 
 
 def _dataset(cfg: PandaConfig, source: PairSource, train: bool) -> PandaPairDataset:
-    """Dataset over a source with the config's sizes, thresholds and (train only) augmentation."""
+    """Dataset over a source with the config's sizes and (train only) augmentation."""
     return PandaPairDataset(
         source,
         image_size=cfg.model.image_size,
-        thresholds=(cfg.data.slight_threshold, cfg.data.significant_threshold),
         max_regions=cfg.model.num_tokens,
         augment=cfg.train.augment if train else None,
         seed=cfg.train.seed,

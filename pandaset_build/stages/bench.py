@@ -14,7 +14,7 @@ from pandaset_build.config.manifests import read_manifest_json, resolve_manifest
 from pandaset_build.errors import ManifestError
 from pandaset_build.formats.card import card_yaml, front_matter
 from pandaset_build.formats.features import BENCH
-from pandaset_build.formats.record import start_clock, write_record
+from pandaset_build.formats.manifest import write_manifest
 from pandaset_build.formats.shards import ShardWriter
 from pandaset_build.labels.pairs import DIFFICULTIES, difficulty, make_pair
 from pandaset_build.store.atomic import staged_folder, write_bytes_atomic
@@ -167,7 +167,6 @@ def bench_card(kind: str, pairs: int, selection: str, build: Build) -> str:
 
 def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
     """Write `bench/easy|medium|hard`, each a parquet dataset with a card."""
-    started_ns = start_clock()
     scored = ScoredBuild(build)
     scored.check()
     chosen, selection = select(scored, manifest)
@@ -187,5 +186,5 @@ def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
             writer.close()
             card = bench_card(kind, len(triples), selection, build)
             write_bytes_atomic(out / kind / "README.md", card.encode())
-            write_record(out / kind, build, "bench", started_ns)
+            write_manifest(out / kind, build, "bench", {kind: {BENCH_SPLIT: len(triples)}})
     return BenchSummary(final, {k: len(v) for k, v in chosen.items()}, selection)

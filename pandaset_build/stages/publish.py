@@ -10,7 +10,6 @@ deduplicates what was uploaded; without it, the LFS objects already stored are n
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import yaml
 from pandaset_build.errors import PublishError, RunError
 from pandaset_build.formats.card import REPO_PLACEHOLDER, front_matter
 from pandaset_build.formats.features import BENCH
-from pandaset_build.formats.record import ExportRecord, export_problems, record_path
+from pandaset_build.formats.manifest import export_problems, find_manifest
 from pandaset_build.labels.pairs import DIFFICULTIES
 from pandaset_build.store.build import Build
 
@@ -90,9 +89,11 @@ def check_parts(build: Build, chosen: list[Part]) -> None:
 
 
 def recorded_files(part: Part) -> list[RepoFile]:
-    record = ExportRecord(**json.loads(record_path(part.folder, part.layout).read_text()))
+    manifest = find_manifest(part.folder)
+    if manifest is None:
+        raise PublishError(f"{part.folder}: no export manifest; run the export again")
     files = []
-    for rel, size in sorted(record.files.items()):
+    for rel, size in sorted(manifest.files.items()):
         if part.layout == "hf" and rel == "README.md":
             continue  # replaced by the publish card
         repo_path = f"{part.repo_prefix}/{rel}" if part.repo_prefix else rel

@@ -1,4 +1,9 @@
-"""`PairSource` over the published PandaBench folder layout (reference/panda_published.md §1-2)."""
+"""Pairs of one split of the published PandaBench folder layout (`export --layout pandabench`).
+
+The layout stores no comparisons: as the published loader does, they come from the region score
+differences, with the thresholds the export's manifest records (the build's own), or the
+published 0.1 / 0.3 for a folder without one (the released PandaBench).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,14 @@ import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
 
+from pandaset_build.config.recipe import Comparison
 from pandaset_build.config.vocab import DISTORTION_ID, MIXED_VERSIONS
 from pandaset_build.errors import InputNotFound
-from pandaset_build.panda.records import PairRecord, RegionLabels
+from pandaset_build.formats.manifest import find_manifest
+from pandaset_build.labels.pairs import compare
+from pandaset_build.pairsets.record import PairRecord, PairRegion, SideLabels
+from pandaset_build.store.records import Row
 
 NON_VERSION_FOLDERS = frozenset({"stats", "depth", "gt"})
 Triple = tuple[str, str, str]  # (anchor version, target version, tag)
@@ -31,31 +39,22 @@ def list_tags(root: Path, split: str) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def enumerate_pairs(
-    versions: Sequence[str], tags: Sequence[str], mode: Literal["all", "hard"]
-) -> list[Triple]:
+def enumerate_pairs(versions: Sequence[str], tags: Sequence[str], mode: str) -> list[Triple]:
     """Every ordered version pair per tag (`all`), or only (mixed, mixed2) both ways (`hard`)."""
     pool = versions if mode == "all" else [v for v in versions if v in MIXED_VERSIONS]
     return [(a, t, tag) for tag in tags for a, t in itertools.permutations(pool, 2)]
 
 
-def _region(raw: dict[str, Any]) -> RegionLabels:
-    """A stats-file region entry as `RegionLabels`."""
-    return RegionLabels(
-        mask=raw.get("segmentation_mask"),
-        bbox=raw.get("bbox"),
-        distortion=DISTORTION_ID[raw["degradation"]],
-        severity=int(raw["severity"]),
-        score=float(raw["score_fr"]),
+def _labels(raw: Row) -> SideLabels:
+    return SideLabels(
+        DISTORTION_ID[raw["degradation"]], int(raw["severity"]), float(raw["score_fr"])
     )
 
 
 class PandaBenchSource:
     """Pairs of one split of a PandaBench root: `all` (train/val), `hard`, or explicit triples."""
 
-    def __init__(
-        self, root: str | Path, split: str, pairs: Literal["all", "hard"] | Sequence[Triple] = "all"
-    ) -> None:
+    def __init__(self, root: str | Path, split: str, pairs: str | Sequence[Triple] = "all") -> None:
         self.root, self.split = Path(root), split
         if isinstance(pairs, str):
             self.pairs = enumerate_pairs(
@@ -63,9 +62,12 @@ class PandaBenchSource:
             )
         else:
             self.pairs = [tuple(p) for p in pairs]
-        self._stats: dict[str, dict[str, Any]] = {}
+        manifest = find_manifest(self.root)
+        same, significant = manifest.thresholds if manifest else (0.1, 0.3)
+        self.rule = Comparison(same_below=same, significant_from=significant)
+        self._stats: dict[str, dict[str, Row]] = {}
 
-    def _load_stats(self, version: str) -> dict[str, Any]:
+    def _load_stats(self, version: str) -> dict[str, Row]:
         """One version's stats JSON, loaded whole once."""
         if version not in self._stats:
             path = self.root / "stats" / f"{self.split}_stats_{version}.json"
@@ -74,21 +76,39 @@ class PandaBenchSource:
             self._stats[version] = json.loads(path.read_text())
         return self._stats[version]
 
-    def _entry(self, version: str, tag: str) -> dict[str, Any]:
+    def _entry(self, version: str, tag: str) -> Row:
         """The stats entry of `tag` in `version`."""
         stats = self._load_stats(version)
         if tag not in stats:
-            raise KeyError(f"{tag} has no entry in stats/{self.split}_stats_{version}.json")
+            raise InputNotFound(f"{tag} has no entry in stats/{self.split}_stats_{version}.json")
         return stats[tag]
 
     def __len__(self) -> int:
-        """Number of pairs."""
         return len(self.pairs)
 
     def __getitem__(self, index: int) -> PairRecord:
         """The pair at `index`, read from the stats files."""
         anchor, target, tag = self.pairs[index]
         a, t = self._entry(anchor, tag), self._entry(target, tag)
+        regions = []
+        for i, (ra, rt) in enumerate(zip(a["regions"], t["regions"], strict=True)):
+            present = all(
+                r.get(k) is not None for r in (ra, rt) for k in ("segmentation_mask", "bbox")
+            )
+            la, lt = _labels(ra), _labels(rt)
+            regions.append(
+                PairRegion(
+                    index=i,
+                    name=ra.get("name", ""),
+                    bbox=tuple(ra["bbox"]) if present else None,  # type: ignore[arg-type]
+                    mask=ra["segmentation_mask"] if present else None,
+                    anchor=la,
+                    target=lt,
+                    comparison=compare(la.score - lt.score, self.rule),
+                    description=ra.get("description") or "",
+                    category_id=int(ra.get("category_id") or 0),
+                )
+            )
         relations = a.get("relations") or []
         return PairRecord(
             tag=tag,
@@ -98,9 +118,7 @@ class PandaBenchSource:
             target_image=self.root / target / self.split / tag,
             anchor_score=float(a["score_fr"]),
             target_score=float(t["score_fr"]),
-            anchor_regions=[_region(r) for r in a["regions"]],
-            target_regions=[_region(r) for r in t["regions"]],
-            names=[r.get("name", "") for r in a["regions"]],
-            descriptions=[r.get("description") or "" for r in a["regions"]],
+            image_comparison=compare(float(a["score_fr"]) - float(t["score_fr"]), self.rule),
+            regions=regions,
             relations=[list(map(int, rel)) for rel in (relations[0] if relations else [])],
         )
