@@ -55,7 +55,8 @@ def distort_shard(build: Build, shard: Shard, options: dict[str, Any]) -> ShardO
             by_version[plan.version].append(plan)
         for version, version_plans in by_version.items():
             rendered = render_fast(frame, version_plans)
-            write_png(version_path(build, version, source["split"], source["tag"]), rendered)
+            path = version_path(build, version, source["split"], source["tag"])
+            write_png(path, rendered, build.recipe.png_encoder, build.recipe.png_level)
             outcome.add("versions")
         for plan in plans:
             outcome.add(f"distortion:{plan.distortion}")

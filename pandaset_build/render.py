@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from . import distortions
+from .distortions.shared import Shared
 from .plan import RegionPlan
+
+Slices = tuple[slice, slice]
 
 
 @dataclass(frozen=True)
 class Frame:
     """One clean image with everything a version needs: region masks, boxes, depth, ISP pixels.
 
-    `shared` keeps deterministic whole-frame renderings (JPEG 2000, zoom, pixelate) by
-    (sub-type, parameters), so every version of the image reuses them.
+    `shared` memoises the image's whole-frame work for all its versions: renderings of
+    deterministic sub-types by (sub-type, parameters), zoom layers, glass's first Gaussian.
     """
 
     image: np.ndarray
@@ -25,14 +29,18 @@ class Frame:
     stat_domain: str = "mask"
     distance: np.ndarray | None = None
     isp: np.ndarray | None = None
-    shared: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, compare=False)
+    shared: Shared = field(default_factory=Shared, compare=False)
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.image.shape[0], self.image.shape[1]
 
+    @property
+    def everything(self) -> Slices:
+        return slice(0, self.shape[0]), slice(0, self.shape[1])
 
-def _call(frame: Frame, plan: RegionPlan, window: tuple[slice, slice]) -> np.ndarray:
+
+def _call(frame: Frame, plan: RegionPlan, window: Slices, shared: Shared | None) -> np.ndarray:
     """Apply a region's sub-type, with its parameters, statistics and draws, to a window."""
     mask = frame.masks[plan.region_id][window]
     return distortions.get(plan.key).fn(
@@ -43,15 +51,17 @@ def _call(frame: Frame, plan: RegionPlan, window: tuple[slice, slice]) -> np.nda
         depth=None if frame.distance is None else frame.distance[window],
         frame_shape=frame.shape,
         offset=(window[0].start, window[1].start),
+        frame=frame.image,
+        shared=shared,
     )
 
 
-def region_window(frame: Frame, plan: RegionPlan) -> tuple[slice, slice]:
+def region_window(frame: Frame, plan: RegionPlan) -> Slices:
     """The region's box widened by the sub-type's margin, origin aligned to its grid."""
     spec = distortions.get(plan.key)
     height, width = frame.shape
     if spec.full_frame or (spec.statistic and frame.stat_domain == "frame"):
-        return slice(0, height), slice(0, width)
+        return frame.everything
     x, y, w, h = (int(v) for v in frame.boxes[plan.region_id])
     margin = spec.margin(plan.parameters, frame.shape)
     grid = spec.grid(plan.parameters, frame.shape) if callable(spec.grid) else spec.grid
@@ -60,38 +70,55 @@ def region_window(frame: Frame, plan: RegionPlan) -> tuple[slice, slice]:
     return slice(top, min(height, y + h + margin)), slice(left, min(width, x + w + margin))
 
 
+def _area(window: Slices) -> int:
+    return (window[0].stop - window[0].start) * (window[1].stop - window[1].start)
+
+
+def _rendered(frame: Frame, plan: RegionPlan, window: Slices) -> np.ndarray:
+    """The window's rendering; a deterministic one comes from the image's whole-frame rendering
+    once the windows asking for it add up to a frame (same bytes: crops are exact)."""
+    spec = distortions.get(plan.key)
+    if spec.random or (spec.statistic and frame.stat_domain == "mask"):
+        return _call(frame, plan, window, frame.shared)
+    name = ("render", plan.key, plan.params)
+    everything = frame.everything
+    if window == everything:
+        return frame.shared.get(name, lambda: _call(frame, plan, everything, frame.shared))
+    whole = frame.shared.frame_or_window(
+        name,
+        _area(window),
+        _area(everything),
+        lambda: _call(frame, plan, everything, frame.shared),
+    )
+    return _call(frame, plan, window, frame.shared) if whole is None else whole[window]
+
+
+def _paste(out: np.ndarray, pixels: np.ndarray, mask: np.ndarray, window: Slices) -> None:
+    """out[window][mask[window]] = pixels[mask[window]], through cv2.copyTo (in place)."""
+    cv2.copyTo(pixels, mask[window].view(np.uint8), out[window])
+
+
 def render_fast(frame: Frame, plans: Sequence[RegionPlan]) -> np.ndarray:
     """Render each degraded region on its window and paste it through the mask."""
     out = frame.image.copy()
     for plan in plans:
         mask = frame.masks[plan.region_id]
         if plan.isp:
-            out[mask] = frame.isp[mask]
-            continue
-        if not plan.key:
-            continue
-        spec = distortions.get(plan.key)
-        window = region_window(frame, plan)
-        if spec.full_frame and not spec.random:
-            cache_key = (plan.key, plan.params)
-            if cache_key not in frame.shared:
-                frame.shared[cache_key] = _call(frame, plan, window)
-            rendered = frame.shared[cache_key]
-        else:
-            rendered = _call(frame, plan, window)
-        region = mask[window]
-        out[window][region] = rendered[region]
+            _paste(out, frame.isp, mask, frame.everything)
+        elif plan.key:
+            window = region_window(frame, plan)
+            _paste(out, _rendered(frame, plan, window), mask, window)
     return out
 
 
 def render_reference(frame: Frame, plans: Sequence[RegionPlan]) -> np.ndarray:
-    """Reference semantics: each region's sub-type on the full frame, kept inside its mask."""
+    """Reference semantics: each region's sub-type on the full frame, kept inside its mask;
+    nothing is shared between regions."""
     out = frame.image.copy()
-    everything = (slice(0, frame.shape[0]), slice(0, frame.shape[1]))
     for plan in plans:
         mask = frame.masks[plan.region_id]
         if plan.isp:
             out[mask] = frame.isp[mask]
         elif plan.key:
-            out[mask] = _call(frame, plan, everything)[mask]
+            out[mask] = _call(frame, plan, frame.everything, None)[mask]
     return out

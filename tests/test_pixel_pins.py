@@ -28,11 +28,7 @@ from pandaset_build.render import Frame, render_fast
 PINS = Path(__file__).with_name("pixel_pins.json")
 # Everything but the sub-types whose random fields changed with the windowed draws (noise/*, glass,
 # jitter); motion and weather only draw scalars from the Generator, so their pixels stay.
-PINNED = [
-    k
-    for k in names()
-    if not (k.startswith("noise/") or k in ("blur/glass", "blur/jitter"))
-]
+PINNED = [k for k in names() if not (k.startswith("noise/") or k in ("blur/glass", "blur/jitter"))]
 SEED = 7
 
 
@@ -78,8 +74,9 @@ def region_plans(key: str, count: int) -> list[RegionPlan]:
             continue
         level = (1, 2, 3)[i % 3] if weather else (1, 3, 5)[i % 3]
         encoded = json.dumps(params(key, level), sort_keys=True)
+        seed = 1000 + i
         plans.append(
-            RegionPlan("pins", "mixed", i, family, subtype, "minor", level, encoded, 1000 + i, False)
+            RegionPlan("pins", "mixed", i, family, subtype, "minor", level, encoded, seed, False)
         )
     return plans
 
