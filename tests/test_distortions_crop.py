@@ -7,6 +7,7 @@ import pytest
 from distortion_photos import params, photo
 
 from pandaset_build.distortions import get, names
+from pandaset_build.distortions.shared import Shared
 from pandaset_build.vocab import WEATHER_FAMILIES as WEATHER
 
 FRAME = photo("rocket", 120, 160)
@@ -179,3 +180,36 @@ def test_crop_must_fit_the_frame():
             frame_shape=(100, 100),
             offset=(40, 0),
         )
+
+
+def test_zoom_levels_share_their_layers_with_the_same_bytes():
+    zoom = get("blur/zoom").fn
+    rng = np.random.default_rng
+    alone = {lv: zoom(FRAME, params("blur/zoom", lv), rng(0)) for lv in range(1, 6)}
+    for order in ([5, 3, 1, 4, 2], [1, 2, 3, 4, 5]):
+        shared = Shared()
+        for level in order:
+            got = zoom(FRAME, params("blur/zoom", level), np.random.default_rng(0), shared=shared)
+            np.testing.assert_array_equal(got, alone[level])
+
+
+def test_glass_with_the_shared_first_gaussian_gives_the_same_bytes():
+    p = params("blur/glass", 5)
+    rows, cols = window("blur/glass", p)
+    shared = Shared()
+    outputs = []
+    for _ in range(6):  # the windows add up to a frame: later calls use the whole-frame Gaussian
+        outputs.append(
+            get("blur/glass").fn(
+                FRAME[rows, cols],
+                p,
+                np.random.default_rng(SEED),
+                frame_shape=FRAME.shape[:2],
+                offset=(rows.start, cols.start),
+                frame=FRAME,
+                shared=shared,
+            )
+        )
+    assert shared.peek(("blur/glass", "gaussian", p["sigma"])) is not None
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])

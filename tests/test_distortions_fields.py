@@ -153,13 +153,23 @@ def test_chain_ends_reproduce_the_sequential_loop_in_any_window(shift, passes):
 def test_shared_rents_windows_until_they_add_up_to_a_frame():
     shared, made = Shared(), []
 
-    def make() -> str:
+    def make() -> np.ndarray:
         made.append(1)
-        return "whole"
+        return np.zeros(10)
 
     assert shared.frame_or_window("g", 40, 100, make) is None
     assert shared.frame_or_window("g", 50, 100, make) is None
-    assert shared.frame_or_window("g", 10, 100, make) == "whole"
-    assert shared.frame_or_window("g", 1, 100, make) == "whole"
-    assert shared.get("g", make) == "whole" and len(made) == 1
-    assert shared.frame_or_window("other", 100, 100, make) == "whole" and len(made) == 2
+    whole = shared.frame_or_window("g", 10, 100, make)
+    assert whole is not None and shared.frame_or_window("g", 1, 100, make) is whole
+    assert shared.get("g", make) is whole and shared.peek("g") is whole and len(made) == 1
+    assert shared.frame_or_window("other", 100, 100, make) is not None and len(made) == 2
+
+
+def test_shared_keeps_values_within_its_budget():
+    shared = Shared(budget_bytes=100)
+    big = shared.get("big", lambda: np.zeros(20))  # 160 bytes: computed, not kept
+    assert big.shape == (20,) and shared.peek("big") is None
+    assert shared.get("small", lambda: np.zeros(10)) is shared.peek("small")
+    # a value bought by windows but not kept sends later windows back to rent
+    assert shared.frame_or_window("w", 100, 100, lambda: np.zeros(20)) is not None
+    assert shared.frame_or_window("w", 10, 100, lambda: np.zeros(20)) is None

@@ -146,17 +146,28 @@ def _zoom_layer(x: np.ndarray, factor: float) -> np.ndarray:
     return np.stack(channels, axis=-1)[:height, :width]
 
 
+def _add_layers(x: np.ndarray, total: np.ndarray, factors: tuple[float, ...]) -> np.ndarray:
+    for factor in factors:
+        total = total + _zoom_layer(x, factor)
+    return total
+
+
 def _layer_sum(x: np.ndarray, factors: tuple[float, ...], ctx: Context) -> np.ndarray:
-    """Sum of the layers in list order, float32; the image's memo keeps every prefix, so the
-    levels of one image share their common layers (the same additions in the same order)."""
-    if not factors:
-        return np.zeros_like(x)
+    """Sum of the layers in list order, float32. The image's memo keeps each sum it computed,
+    and a longer list starts from the longest kept prefix: the levels of one image share their
+    common layers (the same float32 additions in the same order, so the same bytes)."""
     if ctx.shared is None:
-        return _layer_sum(x, factors[:-1], ctx) + _zoom_layer(x, factors[-1])
-    return ctx.shared.get(
-        ("blur/zoom", "layers", factors),
-        lambda: _layer_sum(x, factors[:-1], ctx) + _zoom_layer(x, factors[-1]),
-    )
+        return _add_layers(x, np.zeros_like(x), factors)
+    shared = ctx.shared
+
+    def make() -> np.ndarray:
+        for start in range(len(factors) - 1, 0, -1):
+            prefix = shared.peek(("blur/zoom", "layers", factors[:start]))
+            if prefix is not None:
+                return _add_layers(x, prefix, factors[start:])
+        return _add_layers(x, np.zeros_like(x), factors)
+
+    return shared.get(("blur/zoom", "layers", factors), make)
 
 
 @register("blur/zoom", full_frame=True)
