@@ -158,6 +158,8 @@ def test_margins():
     shape = FRAME.shape[:2]
     assert get("blur/gaussian").margin(params("blur/gaussian", 5), shape) == 20
     assert get("blur/motion").margin(params("blur/motion", 5), shape) == 40  # taps i = 0..2r
+    assert get("blur/glass").margin(params("blur/glass", 5), shape) == 6  # int(4 x 1.6 + 0.5)
+    assert get("blur/jitter").margin(params("blur/jitter", 5), shape) == 0  # a gather
     assert get("blur/lens").margin(params("blur/lens", 1), shape) == 8
     assert get("blur/lens").margin({"radius": 12}, shape) == 12
     assert get("oversharpen/oversharpen").margin(params("oversharpen/oversharpen", 1), shape) == 2
