@@ -10,14 +10,15 @@ Sections (choose with --sections):
   encode    bare PNG encode of the fast path's versions: fpng, OpenCV level 1 + RLE, OpenCV
             level 3 (the encoder before fpng), alternated; ms per version and size
   stage     the distort stage in this process (1 worker, decode, render, encode, write, plans),
-            png_encoder fpng and opencv on fresh builds, alternated (with --against, also that
-            checkout's stage in a child process); CPU s per image
+            png_encoder fpng and opencv on fresh builds, alternated; CPU s per image
   subtypes  every sub-type on every region of each image (levels 1, 3, 5 in turn), reference
             vs fast path, alternated; ms per region
   rss       peak RSS of the stage for two image counts of 128 px images (flat in the count)
+--against CHECKOUT adds that checkout's paths and stage on the same frames (child processes,
+its default recipe), e.g. a checkout of an older commit made with `git worktree add`.
 
 Run: python benchmarks/distort.py [--images 8] [--sections paths encode stage subtypes]
-     [--against CHECKOUT]   (e.g. `git worktree add /tmp/base <commit>`: that stage, alternated)
+     [--against CHECKOUT]
 """
 
 from __future__ import annotations
@@ -74,6 +75,36 @@ ingest(build, "folder", Path({data!r}), LocalExecutor(1))
 start = time.process_time()
 assert distort(build, LocalExecutor(1)).ok
 print(time.process_time() - start)
+"""
+
+OTHER_PATHS = """
+import time
+from collections import defaultdict
+from pathlib import Path
+from pandaset_build.builddir import open_build
+from pandaset_build.distort import load_frame
+from pandaset_build.executor import LocalExecutor
+from pandaset_build.ingest import ingest
+from pandaset_build.plan import plan_image
+from pandaset_build.render import render_fast, render_reference
+from pandaset_build.tables import read_sources, source_index
+build = open_build(Path({build!r}), "default")
+ingest(build, "folder", Path({data!r}), LocalExecutor(1))
+totals = {{"reference": 0.0, "fast": 0.0}}
+sources = read_sources(tuple(source_index(build)))
+for n, source in enumerate(sources):
+    plans = plan_image(build.recipe, source)
+    grouped = defaultdict(list)
+    for plan in plans:
+        grouped[plan.version].append(plan)
+    paths = (("reference", render_reference), ("fast", render_fast))
+    for name, render in paths[:: 1 if n % 2 == 0 else -1]:
+        frame = load_frame(build, source, plans)
+        start = time.process_time()
+        for version_plans in grouped.values():
+            render(frame, version_plans)
+        totals[name] += time.process_time() - start
+print(totals["reference"] / len(sources), totals["fast"] / len(sources))
 """
 
 STAGE_RSS = """
@@ -215,16 +246,23 @@ def compare_encoders(outputs: list[list[np.ndarray]]) -> None:
               f"faster, {sizes[name] / sizes[base]:.2f}x the bytes of {base})")  # fmt: skip
 
 
-def other_stage(tree: Path, root: Path, dataset: Path, name: str) -> float:
-    """CPU seconds of the distort stage of another checkout (its default recipe), in a child."""
-    code = OTHER_STAGE.format(build=str(root / name), data=str(dataset))
+def in_other(tree: Path, template: str, root: Path, dataset: Path, name: str) -> list[float]:
+    """Run a template against another checkout (its default recipe) in a child; its numbers."""
+    code = template.format(build=str(root / name), data=str(dataset))
     env = {**os.environ, "PYTHONPATH": str(tree)}
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, cwd=tree, capture_output=True, text=True
     )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
-    return float(result.stdout.strip().splitlines()[-1])
+    return [float(v) for v in result.stdout.strip().splitlines()[-1].split()]
+
+
+def other_paths(tree: Path, root: Path, dataset: Path) -> None:
+    """The other checkout's reference and fast paths on the same frames, alternated."""
+    reference, fast = in_other(tree, OTHER_PATHS, root, dataset, "other-paths")
+    print(f"  {tree}: reference {reference:.3f} s, fast {fast:.3f} s, "
+          f"{reference / fast:.2f}x")  # fmt: skip
 
 
 def stage_cpu(root: Path, dataset: Path, repeats: int, against: Path | None) -> None:
@@ -236,7 +274,7 @@ def stage_cpu(root: Path, dataset: Path, repeats: int, against: Path | None) -> 
     for r in range(repeats):
         for name in names[:: 1 if r % 2 == 0 else -1]:
             if name == "other checkout":
-                seconds[name] += other_stage(against, root, dataset, f"other-{r}")
+                seconds[name] += in_other(against, OTHER_STAGE, root, dataset, f"other-{r}")[0]
                 continue
             encoder, level = ENCODERS[name]
             recipe = recipe_file(root, encoder, level)
@@ -318,6 +356,8 @@ def main() -> None:
         build = ingested(root, dataset, "paths", recipe_file(root, "fpng", 1))
         if "paths" in args.sections or "encode" in args.sections:
             outputs = compare_paths(build)
+            if args.against:
+                other_paths(args.against, root, dataset)
             if "encode" in args.sections:
                 compare_encoders(outputs)
         if "stage" in args.sections:
