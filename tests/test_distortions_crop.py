@@ -6,20 +6,16 @@ import numpy as np
 import pytest
 from distortion_photos import params, photo
 
+from pandaset_build.config.vocab import WEATHER_FAMILIES as WEATHER
 from pandaset_build.distortions import get, names
+from pandaset_build.distortions.shared import Shared
 
 FRAME = photo("rocket", 120, 160)
 BOX = (37, 45, 30, 40)  # y, x, h, w of the kept area
 SEED = 5
 CROPPABLE = [k for k in names() if not get(k).full_frame]
-WHOLE_FRAME = {
-    "blur/glass",
-    "blur/zoom",
-    "blur/jitter",
-    "noise/poisson",
-    "compression/jpeg2000",
-    "pixelate/pixelate",
-}
+WHOLE_FRAME = {"blur/zoom", "compression/jpeg2000", "pixelate/pixelate"}
+READS_FRAME = {"blur/glass", "blur/jitter"}
 
 
 def window(key: str, p: dict) -> tuple[slice, slice]:
@@ -57,10 +53,49 @@ def test_crop_equals_the_crop_of_the_full_render(key, level):
         depth=distance[rows, cols],
         frame_shape=FRAME.shape[:2],
         offset=(rows.start, cols.start),
+        frame=FRAME,
     )
     y, x, h, w = BOX
     inner = part[y - rows.start : y - rows.start + h, x - cols.start : x - cols.start + w]
     np.testing.assert_array_equal(inner, full[y : y + h, x : x + w])
+
+
+RANDOM_WINDOWED = [k for k in CROPPABLE if get(k).random and k.split("/")[0] not in WEATHER]
+
+
+@pytest.mark.parametrize("key", RANDOM_WINDOWED)
+def test_random_fields_are_the_same_in_every_window(key):
+    """Windows at the frame's edges, corners and odd places, every level: the same bytes."""
+    height, width = FRAME.shape[:2]
+    rng = np.random.default_rng(0)
+    boxes = [(0, 0, 9, 13), (height - 7, width - 5, 7, 5), (0, width - 31, 50, 31)]
+    boxes += [(int(rng.integers(0, height - 20)), int(rng.integers(0, width - 20)), 20, 20)] * 3
+    for level in range(1, 6):
+        p = params(key, level)
+        full = get(key).fn(FRAME, p, np.random.default_rng(SEED))
+        margin = get(key).margin(p, FRAME.shape[:2])
+        for y, x, h, w in boxes:
+            top, left = max(0, y - margin), max(0, x - margin)
+            bottom, right = min(height, y + h + margin), min(width, x + w + margin)
+            part = get(key).fn(
+                FRAME[top:bottom, left:right],
+                p,
+                np.random.default_rng(SEED),
+                frame_shape=FRAME.shape[:2],
+                offset=(top, left),
+                frame=FRAME,
+            )
+            inner = part[y - top : y - top + h, x - left : x - left + w]
+            np.testing.assert_array_equal(inner, full[y : y + h, x : x + w], f"{level} {y, x}")
+
+
+@pytest.mark.parametrize("key", sorted(READS_FRAME))
+def test_shuffle_crops_need_the_frame(key):
+    assert {k for k in names() if get(k).reads_frame} == READS_FRAME
+    with pytest.raises(ValueError, match="frame="):
+        get(key).fn(
+            FRAME[:64, :64], params(key, 1), np.random.default_rng(0), frame_shape=FRAME.shape[:2]
+        )
 
 
 def test_haze_cap_prior_crop_with_margin():
@@ -123,6 +158,8 @@ def test_margins():
     shape = FRAME.shape[:2]
     assert get("blur/gaussian").margin(params("blur/gaussian", 5), shape) == 20
     assert get("blur/motion").margin(params("blur/motion", 5), shape) == 40  # taps i = 0..2r
+    assert get("blur/glass").margin(params("blur/glass", 5), shape) == 6  # int(4 x 1.6 + 0.5)
+    assert get("blur/jitter").margin(params("blur/jitter", 5), shape) == 0  # a gather
     assert get("blur/lens").margin(params("blur/lens", 1), shape) == 8
     assert get("blur/lens").margin({"radius": 12}, shape) == 12
     assert get("oversharpen/oversharpen").margin(params("oversharpen/oversharpen", 1), shape) == 2
@@ -145,3 +182,36 @@ def test_crop_must_fit_the_frame():
             frame_shape=(100, 100),
             offset=(40, 0),
         )
+
+
+def test_zoom_levels_share_their_layers_with_the_same_bytes():
+    zoom = get("blur/zoom").fn
+    rng = np.random.default_rng
+    alone = {lv: zoom(FRAME, params("blur/zoom", lv), rng(0)) for lv in range(1, 6)}
+    for order in ([5, 3, 1, 4, 2], [1, 2, 3, 4, 5]):
+        shared = Shared()
+        for level in order:
+            got = zoom(FRAME, params("blur/zoom", level), np.random.default_rng(0), shared=shared)
+            np.testing.assert_array_equal(got, alone[level])
+
+
+def test_glass_with_the_shared_first_gaussian_gives_the_same_bytes():
+    p = params("blur/glass", 5)
+    rows, cols = window("blur/glass", p)
+    shared = Shared()
+    outputs = []
+    for _ in range(6):  # the windows add up to a frame: later calls use the whole-frame Gaussian
+        outputs.append(
+            get("blur/glass").fn(
+                FRAME[rows, cols],
+                p,
+                np.random.default_rng(SEED),
+                frame_shape=FRAME.shape[:2],
+                offset=(rows.start, cols.start),
+                frame=FRAME,
+                shared=shared,
+            )
+        )
+    assert shared.peek(("blur/glass", "gaussian", p["sigma"])) is not None
+    for out in outputs[1:]:
+        np.testing.assert_array_equal(out, outputs[0])

@@ -52,13 +52,13 @@ def test_disk_failure_mid_stage_then_rerun_gives_the_same_bytes(
     calls = {"n": 0}
     real_write = distort_module.write_png
 
-    def failing_write(path: Path, image) -> None:
+    def failing_write(path: Path, image, *options) -> None:
         calls["n"] += 1
         if calls["n"] == 37:
             with atomic_path(path) as tmp:
                 tmp.write_bytes(b"partial")
                 raise OSError(f"{path}: no space left on device")
-        real_write(path, image)
+        real_write(path, image, *options)
 
     monkeypatch.setattr(distort_module, "write_png", failing_write)
     report = distort(open_build(broken), LocalExecutor(1))

@@ -169,6 +169,8 @@ class Recipe(Strict):
     shard_size: int = Field(16, ge=1)
     pixel_scale: Literal["native", "short_side_224"] = "native"
     stat_domain: Literal["mask", "frame"] = "mask"
+    png_encoder: Literal["fpng", "opencv"] = "fpng"
+    png_level: int = Field(1, ge=0, le=9)
     splits: dict[str, float]
     use_source_splits: bool = False
     split_manifest: str | None = None

@@ -1,7 +1,8 @@
 """The distortion library: one pure function per `family/subtype`, registered with its metadata.
 
 Each sub-type is `fn(image, params, rng, *, stat_mask=None, depth=None, frame_shape=None,
-offset=(0, 0)) -> image`; see `registry.Distortion` for what a crop of a frame needs.
+offset=(0, 0), frame=None, shared=None) -> image`; see `registry.Distortion` for what a crop of a
+frame needs.
 """
 
 from __future__ import annotations

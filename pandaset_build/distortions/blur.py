@@ -9,8 +9,9 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import gaussian as sk_gaussian
 
+from .fields import field_key
 from .registry import Params, Shape, register
-from .shuffle import draw_offsets, shuffle
+from .shuffle import chain_ends, shuffle
 from .window import Context, to_u8, unit
 
 LENS_GRID_HALF = 8  # DepictQA's gen_disk: a fixed 17x17 grid up to radius 8
@@ -66,13 +67,45 @@ def blur_motion(image: np.ndarray, params: Params, rng: np.random.Generator, ctx
     return np.uint8(np.clip(out, 0, 255))
 
 
-@register("blur/glass", full_frame=True, random=True)
+def _glass_margin(params: Params, frame_shape: Shape) -> int:
+    """The second Gaussian's radius: the shuffle itself is exact on any window."""
+    return _gaussian_margin(params, frame_shape)
+
+
+def _first_gaussian(ctx: Context, sigma: float, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """G1(frame) at the chain ends: the image's whole-frame G1 when shared, else G1 of the ends'
+    box widened by the radius (scikit-image's Gaussian is the same at every position)."""
+    frame = ctx.frame
+    height, width = ctx.window.frame_shape
+    radius = int(4.0 * sigma + 0.5)
+    top, left = max(0, int(rows.min()) - radius), max(0, int(cols.min()) - radius)
+    bottom = min(height, int(rows.max()) + radius + 1)
+    right = min(width, int(cols.max()) + radius + 1)
+    whole = None
+    if ctx.shared is not None:
+        whole = ctx.shared.frame_or_window(
+            ("blur/glass", "gaussian", sigma),
+            (bottom - top) * (right - left),
+            height * width,
+            lambda: _gaussian(unit(frame), sigma),
+        )
+    if whole is not None:
+        return whole[rows, cols]
+    part = _gaussian(unit(frame[top:bottom, left:right]), sigma)
+    return part[rows - top, cols - left]
+
+
+@register("blur/glass", margin=_glass_margin, random=True, reads_frame=True)
 def blur_glass(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Gaussian, copy-not-swap shuffle of the float image, Gaussian again."""
-    shift, passes = int(params["shift"]), int(params["passes"])
-    offsets = draw_offsets(rng, ctx.window.frame_shape, shift, passes)
-    blurred = _gaussian(unit(image), params["sigma"])
-    return to_u8(_gaussian(shuffle(blurred, offsets, shift), params["sigma"]))
+    shift, passes, sigma = int(params["shift"]), int(params["passes"]), params["sigma"]
+    key = field_key(rng)
+    if ctx.window.is_full:
+        shuffled = shuffle(_gaussian(unit(image), sigma), key, shift, passes)
+    else:
+        rows, cols = chain_ends(key, ctx.window, shift, passes)
+        shuffled = _first_gaussian(ctx, sigma, rows, cols)
+    return to_u8(_gaussian(shuffled, sigma))
 
 
 def lens_disk(radius: int) -> np.ndarray:
@@ -113,18 +146,43 @@ def _zoom_layer(x: np.ndarray, factor: float) -> np.ndarray:
     return np.stack(channels, axis=-1)[:height, :width]
 
 
+def _add_layers(x: np.ndarray, total: np.ndarray, factors: tuple[float, ...]) -> np.ndarray:
+    for factor in factors:
+        total = total + _zoom_layer(x, factor)
+    return total
+
+
+def _layer_sum(x: np.ndarray, factors: tuple[float, ...], ctx: Context) -> np.ndarray:
+    """Sum of the layers in list order, float32. The image's memo keeps each sum it computed,
+    and a longer list starts from the longest kept prefix: the levels of one image share their
+    common layers (the same float32 additions in the same order, so the same bytes)."""
+    if ctx.shared is None:
+        return _add_layers(x, np.zeros_like(x), factors)
+    shared = ctx.shared
+
+    def make() -> np.ndarray:
+        for start in range(len(factors) - 1, 0, -1):
+            prefix = shared.peek(("blur/zoom", "layers", factors[:start]))
+            if prefix is not None:
+                return _add_layers(x, prefix, factors[start:])
+        return _add_layers(x, np.zeros_like(x), factors)
+
+    return shared.get(("blur/zoom", "layers", factors), make)
+
+
 @register("blur/zoom", full_frame=True)
 def blur_zoom(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Mean of the image and its centre zoom layers, float32."""
     x = unit(image).astype(np.float32)
-    layers = np.zeros_like(x)
-    for factor in params["factors"]:
-        layers += _zoom_layer(x, float(factor))
-    return to_u8((x + layers) / (len(params["factors"]) + 1))
+    factors = tuple(float(f) for f in params["factors"])
+    return to_u8((x + _layer_sum(x, factors, ctx)) / (len(factors) + 1))
 
 
-@register("blur/jitter", full_frame=True, random=True)
+@register("blur/jitter", random=True, reads_frame=True)
 def blur_jitter(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """One copy-not-swap shuffle pass on the uint8 image."""
-    shift = int(params["shift"])
-    return shuffle(image, draw_offsets(rng, ctx.window.frame_shape, shift, 1), shift)
+    shift, key = int(params["shift"]), field_key(rng)
+    if ctx.window.is_full:
+        return shuffle(image, key, shift, 1)
+    rows, cols = chain_ends(key, ctx.window, shift, 1)
+    return ctx.frame[rows, cols]

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import UnknownNameError
+from .shared import Shared
 from .window import Context, Window
 
 Params = dict[str, Any]
@@ -29,6 +30,8 @@ class DistortionFn(Protocol):
         depth: np.ndarray | None = None,
         frame_shape: Shape | None = None,
         offset: Shape = (0, 0),
+        frame: np.ndarray | None = None,
+        shared: Shared | None = None,
     ) -> np.ndarray: ...
 
 
@@ -38,9 +41,12 @@ class Distortion:
 
     margin: pixels of context around the kept area so the crop equals the full-frame render.
     grid: the crop origin must be a multiple of this (int, or a function of params and frame).
-    full_frame: the sub-type only renders whole frames (global statistics or sequential fields).
+    full_frame: the sub-type only renders whole frames (global statistics, rate control).
     random: it draws from the Generator.
     statistic: it takes a statistic over `stat_mask` (None: the whole image it is given).
+    reads_frame: a crop reads frame pixels outside its window (pass `frame=`).
+
+    Every call may also get `shared`, the image's memo of whole-frame work (see `Shared`).
     """
 
     key: str
@@ -50,6 +56,7 @@ class Distortion:
     full_frame: bool
     random: bool
     statistic: bool = False
+    reads_frame: bool = False
 
 
 _REGISTRY: dict[str, Distortion] = {}
@@ -72,6 +79,7 @@ def register(
     full_frame: bool = False,
     random: bool = False,
     statistic: bool = False,
+    reads_frame: bool = False,
 ) -> Callable[[Impl], Impl]:
     """Register an implementation under `key`, wrapped with the public signature and checks."""
 
@@ -86,9 +94,21 @@ def register(
             depth: np.ndarray | None = None,
             frame_shape: Shape | None = None,
             offset: Shape = (0, 0),
+            frame: np.ndarray | None = None,
+            shared: Shared | None = None,
         ) -> np.ndarray:
             _check_image(key, image)
             window = Window.of(image, frame_shape, offset)
+            if window.is_full:
+                frame = image
+            elif frame is None and reads_frame:
+                raise ValueError(
+                    f"{key}: a crop reads pixels outside its window; pass frame= (the whole "
+                    f"{window.frame_shape} frame the crop was cut from)"
+                )
+            elif frame is not None and frame.shape != (*window.frame_shape, 3):
+                raise ValueError(f"{key}: frame has shape {frame.shape}, frame_shape is "
+                                 f"{window.frame_shape}")  # fmt: skip
             if full_frame and not window.is_full:
                 raise ValueError(
                     f"{key}: renders whole frames only; got a {window.shape} crop at "
@@ -102,7 +122,7 @@ def register(
                 _check_plane(key, "stat_mask", stat_mask, image)
             if depth is not None:
                 _check_plane(key, "depth", depth, image)
-            ctx = Context(window, stat_mask if statistic else None, depth)
+            ctx = Context(window, stat_mask if statistic else None, depth, frame, shared)
             out = impl(image, params, rng, ctx)
             if out.dtype != np.uint8 or out.shape != image.shape:
                 raise AssertionError(f"{key}: returned {out.dtype} {out.shape}")
@@ -110,7 +130,9 @@ def register(
 
         if key in _REGISTRY:
             raise ValueError(f"{key}: registered twice")
-        _REGISTRY[key] = Distortion(key, fn, margin, grid, full_frame, random, statistic)
+        _REGISTRY[key] = Distortion(
+            key, fn, margin, grid, full_frame, random, statistic, reads_frame
+        )
         return impl
 
     return decorate

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .shared import Shared
+
 
 @dataclass(frozen=True)
 class Window:
@@ -36,28 +38,17 @@ class Window:
         """S: the short side of the frame, the unit of weather sizes."""
         return min(self.frame_shape)
 
-    def crop(self, field: np.ndarray) -> np.ndarray:
-        """The window's part of a field drawn at frame shape."""
-        (y0, x0), (h, w) = self.offset, self.shape
-        return field[y0 : y0 + h, x0 : x0 + w]
-
-    def embed(self, image: np.ndarray) -> np.ndarray:
-        """A frame-shaped zero canvas holding `image` at the window (pointwise ops on frames)."""
-        if self.is_full:
-            return image
-        canvas = np.zeros((*self.frame_shape, *image.shape[2:]), dtype=image.dtype)
-        (y0, x0), (h, w) = self.offset, self.shape
-        canvas[y0 : y0 + h, x0 : x0 + w] = image
-        return canvas
-
 
 @dataclass(frozen=True)
 class Context:
-    """Everything besides pixels, params and draws: placement, statistic mask, distance map."""
+    """Everything besides pixels, params and draws: placement, statistic mask, distance map,
+    the whole frame (None when a crop came without it) and the image's memo (None: no reuse)."""
 
     window: Window
     stat_mask: np.ndarray | None
     depth: np.ndarray | None
+    frame: np.ndarray | None = None
+    shared: Shared | None = None
 
 
 def to_u8(x: np.ndarray) -> np.ndarray:

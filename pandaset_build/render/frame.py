@@ -9,18 +9,21 @@ import numpy as np
 
 from pandaset_build.config.recipe import Recipe
 from pandaset_build.distortions import haze_distance
+from pandaset_build.distortions.shared import Shared
 from pandaset_build.errors import BadInput
 from pandaset_build.store.images import read_rgb
 from pandaset_build.store.masks import decode_mask
 from pandaset_build.store.records import RegionPlan, SourceRecord
+
+Slices = tuple[slice, slice]
 
 
 @dataclass(frozen=True)
 class Frame:
     """One clean image with everything a version needs: region masks, boxes, depth, ISP pixels.
 
-    `shared` keeps deterministic whole-frame renderings (JPEG 2000, zoom, pixelate) by
-    (sub-type, parameters), so every version of the image reuses them.
+    `shared` memoises the image's whole-frame work for all its versions: renderings of
+    deterministic sub-types by (sub-type, parameters), zoom layers, glass's first Gaussian.
     """
 
     image: np.ndarray
@@ -29,11 +32,15 @@ class Frame:
     stat_domain: str = "mask"
     distance: np.ndarray | None = None
     isp: np.ndarray | None = None
-    shared: dict[tuple[str, str], np.ndarray] = field(default_factory=dict, compare=False)
+    shared: Shared = field(default_factory=Shared, compare=False)
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.image.shape[0], self.image.shape[1]
+
+    @property
+    def everything(self) -> Slices:
+        return slice(0, self.shape[0]), slice(0, self.shape[1])
 
 
 def load_frame(recipe: Recipe, source: SourceRecord, plans: Sequence[RegionPlan]) -> Frame:

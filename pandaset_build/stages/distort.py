@@ -40,7 +40,8 @@ def distort_shard(build: Build, shard: Shard, options: DistortOptions) -> ShardO
             by_version[plan.version].append(plan)
         for version, version_plans in by_version.items():
             rendered = render_fast(frame, version_plans)
-            write_png(build.layout.version_image(version, source.split, source.tag), rendered)
+            path = build.layout.version_image(version, source.split, source.tag)
+            write_png(path, rendered, build.recipe.png_encoder, build.recipe.png_level)
             outcome.add("versions")
         for plan in plans:
             outcome.add(f"distortion:{plan.distortion}")
