@@ -122,7 +122,7 @@ def estimate_depth(image: np.ndarray, estimator: DepthEstimator) -> np.ndarray:
     import torch
 
     height, width = image.shape[:2]
-    inputs = estimator.processor(images=image, return_tensors="pt")
+    inputs = estimator.processor(images=np.array(image), return_tensors="pt")
     pixels = inputs["pixel_values"].to(estimator.device)
     with torch.inference_mode():
         predicted = estimator.model(pixel_values=pixels).predicted_depth
