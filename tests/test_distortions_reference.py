@@ -592,17 +592,21 @@ def box_mean(plane: np.ndarray, size: int) -> np.ndarray:
 def hazed(
     image: np.ndarray, distance: np.ndarray, p: dict, seed: int, mask: np.ndarray | None = None
 ) -> np.ndarray:
-    """Airlight draws, d' = floor + (1 - floor) min(box(D), d_max) / d_max, beta by brentq."""
+    """Airlight draws; d' = floor + (1 - floor) min(box(D), d_max) / d_max with the box mean
+    over the region's pixels only; beta by a bracketing solver on the region's mean t."""
     rng = np.random.default_rng(seed)
     level = rng.uniform(*p["airlight_range"])
     airlight = np.clip(level + rng.uniform(-p["airlight_tint"], p["airlight_tint"], 3), 0, 1)
+    if mask is None:
+        blurred = box_mean(distance, p["box_px"])
+    else:
+        inside = box_mean(np.where(mask, distance, 0.0), p["box_px"])
+        blurred = np.where(mask, inside / np.maximum(box_mean(mask * 1.0, p["box_px"]), 1e-12), 0)
     floor = p["depth_floor"]
-    shape = (
-        floor + (1 - floor) * np.minimum(box_mean(distance, p["box_px"]), p["d_max"]) / p["d_max"]
-    )
-    inside = shape if mask is None else shape[mask]
+    shape = floor + (1 - floor) * np.minimum(blurred, p["d_max"]) / p["d_max"]
+    region = shape if mask is None else shape[mask]
     beta = optimize.brentq(
-        lambda b: np.exp(-b * inside).mean() - p["transmission"], 0, 100, xtol=1e-14
+        lambda b: np.exp(-b * region).mean() - p["transmission"], 0, 100, xtol=1e-14
     )
     t = np.exp(-beta * shape)[..., None]
     return u8(image / 255.0 * t + airlight * (1 - t))

@@ -200,3 +200,15 @@ def test_beta_solves_the_mean_transmission_like_a_bracketing_solver(seed):
             lambda b, t=target: np.exp(-b * shape).mean() - t, 0, 200, xtol=1e-13
         )
         assert beta == pytest.approx(reference, rel=1e-9)
+
+
+def test_a_far_neighbour_leaves_no_halo_inside_a_near_region():
+    """The depth blur stays inside the region: a rocket of one distance hazes evenly, and at
+    one severity it matches the sky around it, although the sky is far."""
+    s = scene("rocket")
+    rocket, sky = s.masks[3], s.masks[0]
+    depth = s.layout_depth()
+    assert np.ptp(depth[rocket]) == 0 and depth[sky].min() == 1.0
+    t = measured_transmission([rocket, sky], [s.boxes[3], s.boxes[0]], [3, 3], depth, 5, sky.shape)
+    assert t[rocket].std() < 0.005
+    assert abs(t[rocket].mean() - t[sky].mean()) < 0.01

@@ -1,10 +1,11 @@
 """haze/haze: I = J t + A (1 - t), t = exp(-beta d'), beta calibrated to the region's target.
 
 d' = depth_floor + (1 - depth_floor) min(box(D), d_max) / d_max is the shape of the optical
-depth (D = distance, 1 far). beta is solved so that the mean of t over the region (the
-statistic mask) is the severity's `transmission`: the depth only shapes the haze inside the
-region, its amount is the label's. The airlight A is the scene generator's first draws, so every
-region of a version shares it.
+depth (D = distance, 1 far); on a region, box(D) averages the region's own pixels only, so a far
+neighbour does not leave a halo inside a near region. beta is solved so that the mean of t over
+the region (the statistic mask) is the severity's `transmission`: the depth only shapes the haze
+inside the region, its amount is the label's. The airlight A is the scene generator's first
+draws, so every region of a version shares it.
 """
 
 from __future__ import annotations
@@ -34,9 +35,19 @@ def draw_airlight(params: Params, rng: np.random.Generator) -> np.ndarray:
     return np.clip(level + tint, 0.0, 1.0)
 
 
-def optical_shape(distance: np.ndarray, params: Params) -> np.ndarray:
-    """d' in [depth_floor, 1]: the box-blurred distance, capped at d_max, lifted off zero."""
-    blurred = box_blur(np.asarray(distance, dtype=np.float64), int(params["box_px"]))
+def region_blur(plane: np.ndarray, size: int, mask: np.ndarray | None) -> np.ndarray:
+    """box(plane) over the mask's pixels only: box(plane m) / box(m) on the mask (0 elsewhere)."""
+    if mask is None:
+        return box_blur(plane, size)
+    weight = box_blur(mask.astype(np.float64), size)
+    total = box_blur(np.where(mask, plane, 0.0), size)
+    return np.divide(total, weight, out=np.zeros_like(total), where=mask)
+
+
+def optical_shape(distance: np.ndarray, params: Params, mask: np.ndarray | None) -> np.ndarray:
+    """d' in [depth_floor, 1]: the region-blurred distance, capped at d_max, lifted off zero."""
+    plane = np.asarray(distance, dtype=np.float64)
+    blurred = region_blur(plane, int(params["box_px"]), mask)
     floor = params["depth_floor"]
     return floor + (1.0 - floor) * np.minimum(blurred, params["d_max"]) / params["d_max"]
 
@@ -60,7 +71,7 @@ def calibrate_beta(shape: np.ndarray, target: float) -> float:
 
 def transmission(distance: np.ndarray, params: Params, mask: np.ndarray | None) -> np.ndarray:
     """t on the window, with beta calibrated over the mask (None: the whole window)."""
-    shape = optical_shape(distance, params)
+    shape = optical_shape(distance, params, mask)
     beta = calibrate_beta(shape if mask is None else shape[mask], params["transmission"])
     return np.exp(-beta * shape)
 
