@@ -35,7 +35,7 @@ FAMILIES = ("rain", "snow", "haze")
 SCENE_SEED = 3
 THUMB_HEIGHT = 80  # docs sheets; --all uses ALL_HEIGHT
 ALL_HEIGHT = 160
-DEPTH_HEIGHT = 64
+DEPTH_HEIGHT = 80
 CROP = 96
 SHOWN = {"rain": ("coffee", 120, 200), "snow": ("chelsea", 40, 80), "haze": ("rocket", 260, 270)}
 
@@ -46,9 +46,13 @@ class Photo:
     masks: list[np.ndarray]
     boxes: list[list[float]]
     distance: np.ndarray  # the layout prior of its regions
+    seed: int = SCENE_SEED
 
-    def render(self, family: str, severities: list[int], whole: bool = False) -> np.ndarray:
-        """Every region at its severity (1..3), or the whole frame as one region, one scene."""
+    def render(
+        self, family: str, severities: list[int], whole: bool = False, **overrides: float
+    ) -> np.ndarray:
+        """Every region at its severity (1..3), or the whole frame as one region, one scene;
+        `overrides` replace recipe knobs."""
         recipe = default_recipe()
         key = f"{family}/{family}"
         height, width = self.image.shape[:2]
@@ -64,8 +68,10 @@ class Photo:
                 family,
                 SEVERITY_NAMES[severity - 1],
                 severity,
-                json.dumps(recipe.distortion_params(key, severity), sort_keys=True),
-                SCENE_SEED,
+                json.dumps(
+                    {**recipe.distortion_params(key, severity), **overrides}, sort_keys=True
+                ),
+                self.seed,
                 False,
             )
             for index, severity in enumerate(severities)

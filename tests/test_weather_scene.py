@@ -19,7 +19,7 @@ from weather_scenes import (
     scenes,
 )
 
-from pandaset_build.distortions import get, mean_grey_change
+from pandaset_build.distortions import get, mean_abs_change
 from pandaset_build.distortions.visibility import grey
 
 MIXED = [1, 2, 3]
@@ -150,7 +150,7 @@ def test_severe_rain_on_white_is_a_translucent_streak():
     colour = np.asarray(p["colour"]) * 255
     white = np.full((240, 320, 3), 255, np.uint8)
     out = get("rain/rain").fn(white, p, np.random.default_rng(5)).astype(float)
-    assert mean_grey_change(white, out.astype(np.uint8)) >= p["min_change"] - 1
+    assert mean_abs_change(white, out.astype(np.uint8)) >= p["min_change"] - 1
     # the wall shows through the densest core: never darker than (1 - alpha) J + alpha C
     floor = (1 - p["alpha"]) * 255 + p["alpha"] * colour
     assert (out >= np.floor(floor) - 1).all()
@@ -219,5 +219,5 @@ def test_every_demo_region_changes_visibly_at_minor(key, seed):
         depth = s.layout_depth() if key == "haze/haze" else None
         out = render_regions(s.image, s.masks, s.boxes, key, [1] * len(s.masks), seed, depth)
         for index, mask in enumerate(s.masks):
-            change = mean_grey_change(s.image, out, mask)
+            change = mean_abs_change(s.image, out, mask)
             assert change >= 1.0, f"{s.name} region {index}: {change:.2f}"

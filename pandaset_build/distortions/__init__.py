@@ -30,7 +30,7 @@ from .depth_model import DepthModelError, estimate_depth, load_depth_model
 from .depth_prior import LayoutRegion, layout_distance, layout_regions
 from .registry import Distortion, UnknownDistortionError, get, registered
 from .scaling import scale_params
-from .visibility import changed_share, mean_grey_change
+from .visibility import changed_share, mean_abs_change
 
 __all__ = [
     "DepthModelError",
@@ -46,7 +46,7 @@ __all__ = [
     "layout_distance",
     "layout_regions",
     "load_depth_model",
-    "mean_grey_change",
+    "mean_abs_change",
     "names",
     "scale_params",
 ]

@@ -1,23 +1,25 @@
-"""How much a rendering changed a region: mean grey-level change and share of changed pixels."""
+"""How much a rendering changed a region: mean absolute change and share of changed pixels."""
 
 from __future__ import annotations
 
 import numpy as np
 
-LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 weights: grey = .299 R + .587 G + .114 B
+LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601: grey = .299 R + .587 G + .114 B
 
 
 def grey(image: np.ndarray) -> np.ndarray:
-    """Grey levels (float64, 0..255 for uint8 input; 0..1 for unit input) of an RGB image."""
+    """Luma (float64) of an RGB image, in the image's units."""
     return np.asarray(image, dtype=np.float64) @ LUMA
 
 
-def mean_grey_change(
+def mean_abs_change(
     clean: np.ndarray, rendered: np.ndarray, mask: np.ndarray | None = None
 ) -> float:
-    """Mean |grey(rendered) - grey(clean)| over the mask (None: every pixel), in grey levels."""
-    change = np.abs(grey(rendered) - grey(clean))
-    return float(change.mean() if mask is None else change[mask].mean())
+    """Mean |rendered - clean| over the mask's pixels (None: every pixel) and the three
+    channels, in grey levels (0..255 for uint8): colour-only changes count too."""
+    change = np.abs(np.asarray(rendered, dtype=np.float64) - np.asarray(clean, dtype=np.float64))
+    per_pixel = change.mean(axis=-1)
+    return float(per_pixel.mean() if mask is None else per_pixel[mask].mean())
 
 
 def changed_share(clean: np.ndarray, rendered: np.ndarray, mask: np.ndarray | None = None) -> float:

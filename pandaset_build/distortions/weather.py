@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .visibility import grey
 from .window import Window, unit
 
 
@@ -40,8 +39,10 @@ class Domain:
 
 
 def colour_weight(image: np.ndarray, colour: tuple[float, float, float]) -> np.ndarray:
-    """255 |grey(colour) - grey(J)|: the grey-level change of a full-opacity element per pixel."""
-    return 255.0 * np.abs(grey(np.asarray(colour, dtype=np.float64)) - grey(unit(image)))
+    """255 mean_c |C_c - J_c|: the mean absolute change a full-opacity element makes per pixel
+    (blending toward C by w changes every channel by w (C_c - J_c))."""
+    gap = np.asarray(colour, dtype=np.float64) - unit(image)
+    return 255.0 * np.abs(gap).mean(axis=-1)
 
 
 def top_up(
