@@ -118,7 +118,7 @@ def test_region_ssim_falls_strictly_with_severity(key):
     metric = pyiqa.create_metric("ssim", device="cpu")
 
     def tensor(image: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255.0
+        return torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float() / 255.0
 
     for s in scenes():
         depth = s.layout_depth() if key == "haze/haze" else None

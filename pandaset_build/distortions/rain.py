@@ -66,6 +66,21 @@ def draw_pool(params: Params, rng: np.random.Generator, frame_shape: tuple[int, 
     return StreakPool(angle, domain.place(fy, fx), priority, low + fo * (high - low))
 
 
+def near(pool: StreakPool, indices: np.ndarray, count: int, window: Window, reach: int):
+    """The `indices` whose first `count` steps pass within `reach` px of the window (the others
+    cannot change it; dropping them first keeps a small window's cost small)."""
+    ys, xs = pool.starts[0, indices], pool.starts[1, indices]
+    down, across = (count - 1) * math.cos(pool.angle), (count - 1) * math.sin(pool.angle)
+    (top, left), (height, width) = window.offset, window.shape
+    keep = (
+        (ys + down >= top - reach - 1)
+        & (ys < top + height + reach + 1)
+        & (np.minimum(xs, xs + across) < left + width + reach + 1)
+        & (np.maximum(xs, xs + across) >= left - reach - 1)
+    )
+    return indices[keep]
+
+
 def line_pixels(
     pool: StreakPool, indices: np.ndarray, count: int, window: Window
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -81,6 +96,7 @@ def streak_field(
 ) -> np.ndarray:
     """R in [0, 1] on the window: lines at their opacity, max-composited, blurred, peak 1."""
     reach = blur_reach(sigma)
+    indices = near(pool, np.asarray(indices), count, window, reach)
     rows, cols = line_pixels(pool, indices, count, window)
     rows, cols = rows + reach, cols + reach
     canvas = np.zeros((window.shape[0] + 2 * reach, window.shape[1] + 2 * reach))
@@ -94,12 +110,12 @@ def streak_field(
 
 def touching(pool: StreakPool, count: int, window: Window, region: np.ndarray) -> np.ndarray:
     """Indices of the streaks whose first `count` steps land on the region, by priority."""
-    every = np.arange(pool.priority.shape[0])
+    every = near(pool, np.arange(pool.priority.shape[0]), count, window, 0)
     rows, cols = line_pixels(pool, every, count, window)
     inside = (rows >= 0) & (rows < window.shape[0]) & (cols >= 0) & (cols < window.shape[1])
     hit = np.zeros(rows.shape, dtype=bool)
     hit[inside] = region[rows[inside], cols[inside]]
-    found = np.flatnonzero(hit.any(axis=1))
+    found = every[hit.any(axis=1)]
     return found[np.argsort(pool.priority[found], kind="stable")]
 
 

@@ -44,7 +44,15 @@ def _stamp(field, ys, xs, radii, opacity, top, left, support):
 def flake_field(window: Window, flakes: np.ndarray) -> np.ndarray:
     """Z_flakes on the window: max over flakes (rows y, x, radius px, opacity) of soft discs."""
     field = np.zeros(window.shape)
-    ys, xs, radii, opacity = (np.ascontiguousarray(row) for row in flakes)
+    (top, left), (height, width) = window.offset, window.shape
+    reach = FLAKE_SUPPORT * flakes[2] + 1
+    close = (
+        (flakes[0] + reach >= top)
+        & (flakes[0] - reach < top + height)
+        & (flakes[1] + reach >= left)
+        & (flakes[1] - reach < left + width)
+    )
+    ys, xs, radii, opacity = (np.ascontiguousarray(row) for row in flakes[:, close])
     _stamp(field, ys, xs, radii, opacity, window.offset[0], window.offset[1], FLAKE_SUPPORT)
     return field
 
