@@ -128,8 +128,10 @@ def test_scale_params_short_side_224():
 def test_haze_distance_sources(tmp_path):
     knobs = params("haze/haze", 1)
     h, w = IMG.shape[:2]
-    cap = haze_distance(IMG, knobs, None)
-    assert cap.shape == (h, w) and cap.min() >= 0 and cap.max() <= 1
+    no_regions = haze_distance(IMG, knobs, None)
+    np.testing.assert_allclose(no_regions[:, 0], np.linspace(1, 0, h))  # the prior's ramp
+    cap = haze_distance(IMG, {**knobs, "depth_source": "cap"}, None)
+    assert cap.shape == (h, w) and cap.min() >= 0 and cap.max() <= 1 and cap.std() > 0
     depth = np.tile(np.linspace(0, 255, w).astype(np.uint8), (h, 1))
     Image.fromarray(depth).save(tmp_path / "d8.png")
     np.testing.assert_allclose(haze_distance(IMG, knobs, tmp_path / "d8.png"), 1 - depth / 255.0)

@@ -99,20 +99,22 @@ def test_shuffle_crops_need_the_frame(key):
 
 
 def test_haze_cap_prior_crop_with_margin():
-    p = params("haze/haze", 2)
-    full = get("haze/haze").fn(FRAME, p, np.random.default_rng(SEED))
+    p = {**params("haze/haze", 2), "depth_source": "cap"}
+    mask = np.zeros(FRAME.shape[:2], bool)
+    mask[BOX[0] : BOX[0] + BOX[2], BOX[1] : BOX[1] + BOX[3]] = True
+    full = get("haze/haze").fn(FRAME, p, np.random.default_rng(SEED), stat_mask=mask)
     rows, cols = window("haze/haze", p)
     part = get("haze/haze").fn(
         FRAME[rows, cols],
         p,
         np.random.default_rng(SEED),
+        stat_mask=mask[rows, cols],
         frame_shape=FRAME.shape[:2],
         offset=(rows.start, cols.start),
     )
     y, x, h, w = BOX
     inner = part[y - rows.start : y - rows.start + h, x - cols.start : x - cols.start + w]
-    diff = np.abs(inner.astype(int) - full[y : y + h, x : x + w])
-    assert diff.max() <= 1
+    np.testing.assert_array_equal(inner, full[y : y + h, x : x + w])
 
 
 def test_jpeg_aligns_to_its_blocks():
@@ -145,12 +147,16 @@ def test_statistics_on_a_crop_need_a_mask(key):
         )
 
 
-def test_statistic_flag_marks_exactly_the_contrast_sub_types():
+def test_statistic_flag_marks_the_contrast_and_weather_sub_types():
+    """Contrast takes the region's mean; weather calibrates its amount on the region."""
     assert {k for k in names() if get(k).statistic} == {
         "contrast_inc/scale",
         "contrast_inc/stretch",
         "contrast_dec/scale",
         "contrast_dec/stretch",
+        "rain/rain",
+        "snow/snow",
+        "haze/haze",
     }
 
 
@@ -168,8 +174,8 @@ def test_margins():
         == 1
     )
     haze = params("haze/haze", 1)
-    assert get("haze/haze").margin(haze, shape) == 11 + 7
-    assert get("haze/haze").margin({**haze, "depth_source": "ramp"}, shape) == 11
+    assert get("haze/haze").margin(haze, shape) == 11
+    assert get("haze/haze").margin({**haze, "depth_source": "cap"}, shape) == 11 + 7
     assert get("rain/rain").margin(params("rain/rain", 3), shape) == 0
 
 

@@ -17,7 +17,7 @@ from distortion_photos import (
     photo,
 )
 from PIL import Image, ImageEnhance
-from scipy import stats
+from scipy import optimize, stats
 from skimage.color import hsv2rgb, rgb2hsv
 
 from pandaset_build.distortions import get
@@ -430,50 +430,181 @@ def test_pixelate_box_down_nearest_up(level):
 # -------------------------------------------------------------------------------- weather
 
 
-def test_rain_streaks_from_the_documented_draws():
-    p = params("rain/rain", 2)
-    h, w = IMG.shape[:2]
+BOX_MASK = np.zeros(IMG.shape[:2], bool)
+BOX_MASK[20:44, 30:62] = True
+
+
+def streak_pool(p: dict, h: int, w: int, seed: int) -> tuple:
+    """The documented rain draws: angle, then priority, y, x, opacity over the start domain."""
     side = min(h, w)
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     angle = math.radians(rng.uniform(-p["angle_max_deg"], p["angle_max_deg"]))
-    prio, fy, fx = rng.random((3, round(p["density_max"] * h * w / side**2)))
     sigma = max(p["blur_sigma_min_px"], p["blur_sigma_per_side"] * side)
     r = int(4 * sigma + 0.5)
+    run = max(1, int(p["length_max"] * side))
+    down, across = run * math.cos(angle), run * math.sin(angle)
+    top, bottom = -(down + r), h + r
+    left, right = -(max(across, 0) + r), w + max(-across, 0) + r
+    count = round(p["density_max"] * (bottom - top) * (right - left) / side**2)
+    prio, fy, fx, fo = rng.random((4, count))
+    lo, hi = p["streak_opacity_range"]
+    ys, xs = top + fy * (bottom - top), left + fx * (right - left)
+    return angle, sigma, r, prio, ys, xs, lo + fo * (hi - lo)
+
+
+def streak_image(pool: tuple, chosen, steps: int, h: int, w: int) -> np.ndarray:
+    """Plain loops: 1-px lines at their opacity, max-composited, blurred, peak 1."""
+    angle, sigma, r, _, ys, xs, opacity = pool
     canvas = np.zeros((h + 2 * r, w + 2 * r, 1))
-    for k in np.flatnonzero(prio < p["density"] / p["density_max"]):
-        for i in range(int(p["length"] * side)):
-            row = math.floor(fy[k] * h + i * math.cos(angle)) + r
-            col = math.floor(fx[k] * w + i * math.sin(angle)) + r
+    for k in chosen:
+        for i in range(steps):
+            row = math.floor(ys[k] + i * math.cos(angle)) + r
+            col = math.floor(xs[k] + i * math.sin(angle)) + r
             if 0 <= row < canvas.shape[0] and 0 <= col < canvas.shape[1]:
-                canvas[row, col] = 1
+                canvas[row, col] = max(canvas[row, col, 0], opacity[k])
     kernel = np.exp(-(np.arange(-r, r + 1) ** 2) / (2 * sigma**2))
     blurred = correlate(
         correlate(canvas, kernel[:, None] / kernel.sum(), "constant"),
         kernel[None, :] / kernel.sum(),
         "constant",
     )
-    streaks = np.minimum(1, kernel.sum() * blurred[r:-r, r:-r])
-    assert streaks.max() == 1
-    assert_close(run("rain/rain", 2), u8(IMG / 255.0 + p["alpha"] * streaks))
+    return np.minimum(1, kernel.sum() * blurred[r:-r, r:-r, 0])
 
 
-def test_snow_flakes_from_the_documented_draws():
-    big = photo("coffee", 120, 160)
-    p = params("snow/snow", 3)
-    h, w = big.shape[:2]
+def grey_gap(image: np.ndarray, colour) -> np.ndarray:
+    """255 x the mean over channels of |C_c - J_c|."""
+    return 255 * np.abs(np.asarray(colour)[None, None] - image / 255.0).mean(axis=2)
+
+
+def prefix_for(order, first: int, value, target: float) -> int:
+    """Linear search: the smallest prefix length >= first whose value reaches the target."""
+    for count in range(first, len(order) + 1):
+        if value(count) >= target:
+            return count
+    return len(order)
+
+
+def rain_reference(
+    image: np.ndarray, p: dict, seed: int, mask: np.ndarray | None
+) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """The rendering, and (scene streaks on the region, shown on it, touching it)."""
+    h, w = image.shape[:2]
     side = min(h, w)
-    rng = np.random.default_rng(SEED)
-    prio, fy, fx, fr, fo = rng.random((5, round(p["density_max"] * h * w / side**2)))
+    pool = streak_pool(p, h, w, seed)
+    angle, prio, ys, xs = pool[0], pool[3], pool[4], pool[5]
+    present = prio < p["density"] / p["density_max"]
+    region = np.ones((h, w), bool) if mask is None else mask
+    shortest = max(1, int(p["length_min"] * side))
+    hits = []
+    for k in range(prio.size):
+        for i in range(shortest):
+            row = math.floor(ys[k] + i * math.cos(angle))
+            col = math.floor(xs[k] + i * math.sin(angle))
+            if 0 <= row < h and 0 <= col < w and region[row, col]:
+                hits.append(k)
+                break
+    order = sorted(hits, key=lambda k: prio[k])
+    gap = grey_gap(image, p["colour"])
+
+    def value(count: int) -> float:
+        if count == 0:
+            return 0.0
+        return float((streak_image(pool, order[:count], shortest, h, w) * gap)[region].mean())
+
+    first = sum(bool(present[k]) for k in order)
+    shown = max(first, prefix_for(order, first, value, p["min_change"] / p["alpha"]))
+    present[order[:shown]] = True
+    streaks = streak_image(pool, np.flatnonzero(present), max(1, int(p["length"] * side)), h, w)
+    x = image / 255.0
+    out = u8(x + p["alpha"] * streaks[..., None] * (np.asarray(p["colour"]) - x))
+    return out, (first, shown, len(order))
+
+
+@pytest.mark.parametrize("severity", [1, 3])
+def test_rain_scene_streaks_from_the_documented_draws(severity):
+    p = {**params("rain/rain", severity), "min_change": 0.0}
+    got = get("rain/rain").fn(IMG, p, np.random.default_rng(SEED))
+    assert_close(got, rain_reference(IMG, p, SEED, None)[0])
+
+
+def faint_patch(colour: tuple[int, int, int]) -> np.ndarray:
+    """IMG with BOX_MASK painted close to the streak colour: the scene's share is too faint."""
+    image = IMG.copy()
+    image[BOX_MASK] = colour
+    return image
+
+
+@pytest.mark.parametrize("severity", [1, 2, 3])
+def test_rain_top_up_is_the_shortest_priority_prefix(severity):
+    """A region whose scene share is too faint shows the next touching streaks, in priority."""
+    image = faint_patch((200, 206, 218))
+    p = params("rain/rain", severity)
+    want, (first, shown, touching) = rain_reference(image, p, SEED, BOX_MASK)
+    assert first < shown < touching  # a real top-up, found by the search, not the whole pool
+    assert_close(run("rain/rain", severity, image, stat_mask=BOX_MASK), want)
+
+
+def snow_reference(
+    image: np.ndarray, p: dict, seed: int, mask: np.ndarray | None
+) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """The rendering, and (scene flakes on the region, shown on it, centred on it)."""
+    h, w = image.shape[:2]
+    side = min(h, w)
     (r_lo, r_hi), (o_lo, o_hi) = p["radius_range"], p["flake_opacity_range"]
+    reach = 4 * r_hi * side
+    rng = np.random.default_rng(seed)
+    count = round(p["density_max"] * (h + 2 * reach) * (w + 2 * reach) / side**2)
+    prio, fy, fx, fr, fo = rng.random((5, count))
+    ys, xs = -reach + fy * (h + 2 * reach), -reach + fx * (w + 2 * reach)
     yy, xx = np.mgrid[0:h, 0:w] + 0.5
-    z = np.zeros((h, w))
-    for k in np.flatnonzero(prio < p["density"] / p["density_max"]):
-        radius = (r_lo + fr[k] * (r_hi - r_lo)) * side
-        d2 = (yy - fy[k] * h) ** 2 + (xx - fx[k] * w) ** 2
-        flake = (o_lo + fo[k] * (o_hi - o_lo)) * np.exp(-d2 / (2 * radius**2))
-        z = np.maximum(z, np.where(d2 <= (4 * radius) ** 2, flake, 0))
-    z = p["opacity"] * z[:, :, None]
-    assert_close(run("snow/snow", 3, big), u8(big / 255.0 * (1 - z) + z))
+
+    def flakes(chosen) -> np.ndarray:
+        z = np.zeros((h, w))
+        for k in chosen:
+            radius = (r_lo + fr[k] * (r_hi - r_lo)) * side
+            d2 = (yy - ys[k]) ** 2 + (xx - xs[k]) ** 2
+            flake = (o_lo + fo[k] * (o_hi - o_lo)) * np.exp(-d2 / (2 * radius**2))
+            z = np.maximum(z, np.where(d2 <= (4 * radius) ** 2, flake, 0))
+        return z
+
+    region = np.ones((h, w), bool) if mask is None else mask
+    centred = [
+        k
+        for k in range(count)
+        if 0 <= math.floor(ys[k]) < h
+        and 0 <= math.floor(xs[k]) < w
+        and region[math.floor(ys[k]), math.floor(xs[k])]
+    ]
+    order = sorted(centred, key=lambda k: prio[k])
+    gap = grey_gap(image, p["colour"])
+    present = prio < p["density"] / p["density_max"]
+    first = sum(bool(present[k]) for k in order)
+
+    def value(n: int) -> float:
+        return float((flakes(order[:n]) * gap)[region].mean()) if n else 0.0
+
+    shown = max(first, prefix_for(order, first, value, p["min_change"] / p["opacity"]))
+    present[order[:shown]] = True
+    z = 1 - (1 - p["veil"]) * (1 - p["opacity"] * flakes(np.flatnonzero(present)))
+    x = image / 255.0
+    return u8(x + z[..., None] * (np.asarray(p["colour"]) - x)), (first, shown, len(order))
+
+
+@pytest.mark.parametrize("severity", [1, 3])
+def test_snow_flakes_from_the_documented_draws(severity):
+    big = photo("coffee", 120, 160)
+    scene = {**params("snow/snow", severity), "min_change": 0.0}
+    got = get("snow/snow").fn(big, scene, np.random.default_rng(SEED))
+    assert_close(got, snow_reference(big, scene, SEED, None)[0])
+
+
+@pytest.mark.parametrize("severity", [1, 2, 3])
+def test_snow_top_up_is_the_shortest_priority_prefix(severity):
+    image = faint_patch((226, 228, 232))
+    p = params("snow/snow", severity)
+    want, (first, shown, centred) = snow_reference(image, p, SEED, BOX_MASK)
+    assert first < shown < centred
+    assert_close(run("snow/snow", severity, image, stat_mask=BOX_MASK), want)
 
 
 def box_mean(plane: np.ndarray, size: int) -> np.ndarray:
@@ -484,9 +615,26 @@ def box_mean(plane: np.ndarray, size: int) -> np.ndarray:
     return windows.mean(axis=(2, 3))
 
 
-def hazed(image: np.ndarray, distance: np.ndarray, p: dict, seed: int) -> np.ndarray:
-    airlight = np.random.default_rng(seed).uniform(*p["airlight_range"])
-    t = np.exp(-p["beta"] * np.minimum(box_mean(distance, p["box_px"]), p["d_max"]))[..., None]
+def hazed(
+    image: np.ndarray, distance: np.ndarray, p: dict, seed: int, mask: np.ndarray | None = None
+) -> np.ndarray:
+    """Airlight draws; d' = floor + (1 - floor) min(box(D), d_max) / d_max with the box mean
+    over the region's pixels only; beta by a bracketing solver on the region's mean t."""
+    rng = np.random.default_rng(seed)
+    level = rng.uniform(*p["airlight_range"])
+    airlight = np.clip(level + rng.uniform(-p["airlight_tint"], p["airlight_tint"], 3), 0, 1)
+    if mask is None:
+        blurred = box_mean(distance, p["box_px"])
+    else:
+        inside = box_mean(np.where(mask, distance, 0.0), p["box_px"])
+        blurred = np.where(mask, inside / np.maximum(box_mean(mask * 1.0, p["box_px"]), 1e-12), 0)
+    floor = p["depth_floor"]
+    shape = floor + (1 - floor) * np.minimum(blurred, p["d_max"]) / p["d_max"]
+    region = shape if mask is None else shape[mask]
+    beta = optimize.brentq(
+        lambda b: np.exp(-b * region).mean() - p["transmission"], 0, 100, xtol=1e-14
+    )
+    t = np.exp(-beta * shape)[..., None]
     return u8(image / 255.0 * t + airlight * (1 - t))
 
 
@@ -494,10 +642,12 @@ def test_haze_with_a_given_distance_map():
     p = params("haze/haze", 2)
     distance = np.linspace(1, 0, IMG.shape[0])[:, None] * np.linspace(0.5, 1, IMG.shape[1])
     assert_close(run("haze/haze", 2, depth=distance), hazed(IMG, distance, p, SEED))
+    got = run("haze/haze", 2, depth=distance, stat_mask=BOX_MASK)
+    assert_close(got, hazed(IMG, distance, p, SEED, BOX_MASK))
 
 
 def test_haze_with_the_cap_prior():
-    p = params("haze/haze", 3)
+    p = {**params("haze/haze", 3), "depth_source": "cap"}
     x = IMG / 255.0
     v = x.max(axis=2)
     s = np.where(v > 0, (v - x.min(axis=2)) / np.maximum(v, 1e-12), 0)
@@ -505,17 +655,24 @@ def test_haze_with_the_cap_prior():
     k = p["cap_min_filter"]
     padded = np.pad(cap, k // 2, mode="edge")
     cap = np.lib.stride_tricks.sliding_window_view(padded, (k, k)).min(axis=(2, 3))
-    assert_close(run("haze/haze", 3), hazed(IMG, cap, p, SEED))
+    got = get("haze/haze").fn(IMG, p, np.random.default_rng(SEED))
+    assert_close(got, hazed(IMG, cap, p, SEED))
 
 
-def test_haze_ramp_and_constant_sources():
-    p = {**params("haze/haze", 1), "depth_source": "ramp"}
+@pytest.mark.parametrize("source", ["auto", "layout", "ramp"])
+def test_haze_without_a_map_uses_the_vertical_ramp(source):
+    """With no map passed, `auto`/`layout` are the layout prior without regions: its ramp."""
+    p = {**params("haze/haze", 1), "depth_source": source}
     h = IMG.shape[0]
     ramp = np.repeat((1.0 - np.arange(h) / (h - 1))[:, None], IMG.shape[1], axis=1)
-    rng = np.random.default_rng(SEED)
-    assert_close(get("haze/haze").fn(IMG, p, rng), hazed(IMG, ramp, p, SEED))
-    p = {**p, "depth_source": "constant", "depth_constant": 0.4}
+    got = get("haze/haze").fn(IMG, p, np.random.default_rng(SEED))
+    assert_close(got, hazed(IMG, ramp, p, SEED))
+
+
+def test_haze_constant_source_and_map_only_sources():
+    p = {**params("haze/haze", 1), "depth_source": "constant", "depth_constant": 0.4}
     got = get("haze/haze").fn(IMG, p, np.random.default_rng(SEED))
     assert_close(got, hazed(IMG, np.full(IMG.shape[:2], 0.4), p, SEED))
-    with pytest.raises(ValueError, match="file"):
-        get("haze/haze").fn(IMG, {**p, "depth_source": "file"}, rng)
+    for source in ("file", "model"):
+        with pytest.raises(ValueError, match="full-frame map"):
+            get("haze/haze").fn(IMG, {**p, "depth_source": source}, np.random.default_rng(0))

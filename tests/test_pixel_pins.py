@@ -28,8 +28,10 @@ from pandaset_build.store.records import RegionPlan
 
 PINS = Path(__file__).with_name("pixel_pins.json")
 # Everything but the sub-types whose random fields changed with the windowed draws (noise/*, glass,
-# jitter); motion and weather only draw scalars from the Generator, so their pixels stay.
-PINNED = [k for k in names() if not (k.startswith("noise/") or k in ("blur/glass", "blur/jitter"))]
+# jitter) and the weather families, re-made with one atmosphere per version and calibrated
+# severities; motion only draws a scalar from the Generator, so its pixels stay.
+CHANGED_ON_PURPOSE = ("noise/", "blur/glass", "blur/jitter", "rain/", "snow/", "haze/")
+PINNED = [k for k in names() if not k.startswith(CHANGED_ON_PURPOSE)]
 SEED = 7
 
 

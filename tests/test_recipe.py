@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from pandaset_build.config import vocab
-from pandaset_build.config.recipe import RECIPE_DIR, load_recipe
+from pandaset_build.config.loader import RECIPE_DIR
+from pandaset_build.config.recipe import load_recipe
 from pandaset_build.errors import RecipeError
 
 
@@ -33,7 +34,7 @@ def test_default_recipe_holds_the_paper_settings() -> None:
     assert recipe.distortion_params("blur/motion", 5) == {"radius": 20, "sigma": 12}
     assert recipe.distortion_params("compression/jpeg", 1) == {"quality": 25}
     assert len(recipe.distortion_params("blur/zoom", 5)["factors"]) == 11
-    assert recipe.distortion_params("rain/rain", 3)["density"] == 600
+    assert recipe.distortion_params("rain/rain", 3)["density"] == 1100
 
 
 def test_bundled_names_and_extends_resolve() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -54,67 +55,161 @@ def _check_level_map(levels: dict[str, int]) -> dict[str, int]:
     return levels
 
 
-def _fill_density_max(data: Any) -> Any:
-    """`density_max` (the severity-independent candidate pool) defaults to the largest density."""
-    if isinstance(data, dict) and data.get("density_max") is None and data.get("density"):
-        return {**data, "density_max": max(data["density"])}
-    return data
+def _fill_pool(data: Any) -> Any:
+    """Severity-independent knobs default from their lists: density_max, length_min/length_max."""
+    if not isinstance(data, dict):
+        return data
+    filled = dict(data)
+    for knob, source, pick in (
+        ("density_max", "density", max),
+        ("length_min", "length", min),
+        ("length_max", "length", max),
+    ):
+        if filled.get(knob) is None and filled.get(source):
+            filled[knob] = pick(filled[source])
+    return filled
 
 
-def _check_density_max(density: list[float], density_max: float | None) -> None:
+def _check_pool(density: list[float], density_max: float | None) -> None:
     if density_max is None or density_max < max(density):
         raise ValueError(f"density_max {density_max} is below the largest density {max(density)}")
 
 
+def _check_rising(name: str, values: list[float], strict: bool = False) -> None:
+    """Severity knobs only grow (nesting): minor <= moderate <= severe (< when strict)."""
+    for lower, upper in itertools.pairwise(values):
+        if upper < lower or (strict and upper == lower):
+            order = "strictly increase" if strict else "not decrease"
+            raise ValueError(f"{name} must {order} from minor to severe, got {values}")
+
+
+def _check_targets(min_change: list[float], strength: list[float], strength_name: str) -> None:
+    """The visibility top-up stays nested only if min_change / strength does not decrease."""
+    if any(value < 0 for value in min_change):
+        raise ValueError(f"min_change must be >= 0 grey levels, got {min_change}")
+    if any(value <= 0 for value in strength):
+        raise ValueError(f"{strength_name} must be > 0 at every severity, got {strength}")
+    _check_rising(
+        f"min_change / {strength_name}",
+        [change / value for change, value in zip(min_change, strength, strict=False)],
+    )
+
+
+Colour = tuple[float, float, float]
+
+
 class Rain(Strict):
+    """Streaks: scene density, length and alpha per severity; `min_change` per region."""
+
     density: list[float]
     density_max: float | None = None
     length: list[float]
+    length_min: float | None = None
+    length_max: float | None = None
     alpha: list[float]
+    min_change: list[float]
+    colour: Colour = (0.86, 0.88, 0.92)
+    streak_opacity_range: tuple[float, float] = (0.6, 1.0)
     angle_max_deg: float = 20.0
     blur_sigma_min_px: float = 0.5
     blur_sigma_per_side: float = 0.002
 
-    _fill = model_validator(mode="before")(_fill_density_max)
+    _fill = model_validator(mode="before")(_fill_pool)
 
     @model_validator(mode="after")
-    def _pool(self) -> Rain:
-        _check_density_max(self.density, self.density_max)
+    def _nested(self) -> Rain:
+        _check_pool(self.density, self.density_max)
+        for name in ("density", "length", "alpha", "min_change"):
+            _check_rising(name, getattr(self, name))
+        if self.length_min is None or self.length_min > min(self.length):
+            raise ValueError(f"length_min {self.length_min} is above the shortest length")
+        if self.length_max is None or self.length_max < max(self.length):
+            raise ValueError(f"length_max {self.length_max} is below the longest length")
+        _check_targets(self.min_change, self.alpha, "alpha")
         return self
 
 
 class Snow(Strict):
+    """Flakes: scene density and opacity per severity; `min_change` per region."""
+
     density: list[float]
     density_max: float | None = None
     opacity: list[float]
+    min_change: list[float]
+    colour: Colour = (1.0, 1.0, 1.0)
     radius_range: tuple[float, float] = (0.002, 0.008)
     flake_opacity_range: tuple[float, float] = (0.6, 1.0)
     veil: list[float] = [0.0, 0.0, 0.0]
 
-    _fill = model_validator(mode="before")(_fill_density_max)
+    _fill = model_validator(mode="before")(_fill_pool)
 
     @model_validator(mode="after")
-    def _pool(self) -> Snow:
-        _check_density_max(self.density, self.density_max)
+    def _nested(self) -> Snow:
+        _check_pool(self.density, self.density_max)
+        for name in ("density", "opacity", "min_change", "veil"):
+            _check_rising(name, getattr(self, name))
+        _check_targets(self.min_change, self.opacity, "opacity")
         return self
 
 
+class Layout(Strict):
+    """The panoptic-layout depth prior: distance of far stuff, by category base name."""
+
+    far: dict[str, float] = {
+        "sky": 1.0,
+        "mountain": 0.95,
+        "building": 0.85,
+        "house": 0.85,
+        "bridge": 0.85,
+        "roof": 0.85,
+        "tree": 0.8,
+        "wall": 0.8,
+        "ceiling": 0.8,
+    }
+
+    @field_validator("far")
+    @classmethod
+    def _unit(cls, value: dict[str, float]) -> dict[str, float]:
+        for name, distance in value.items():
+            if not 0.0 <= distance <= 1.0:
+                raise ValueError(f"far.{name}: distance {distance} is outside [0, 1]")
+        return value
+
+
+DepthSource = Literal["auto", "file", "model", "layout", "cap", "ramp", "constant"]
+
+
 class Haze(Strict):
-    beta: list[float]
-    airlight_range: tuple[float, float] = (0.6, 0.9)
-    d_max: float = 0.7
-    box_px: int = 22
-    depth_source: Literal["auto", "file", "cap", "ramp", "constant"] = "auto"
+    """Scattering with a calibrated density: each region's mean transmission is its target."""
+
+    transmission: list[float]
+    airlight_range: tuple[float, float] = (0.8, 0.95)
+    airlight_tint: float = Field(0.02, ge=0.0, le=0.1)
+    d_max: float = Field(0.7, gt=0.0, le=1.0)
+    depth_floor: float = Field(0.2, gt=0.0, le=1.0)
+    box_px: int = Field(22, ge=1)
+    depth_source: DepthSource = "auto"
+    depth_model: str = "depth-anything/Depth-Anything-V2-Small-hf"
     depth_near_is_bright: bool = True
     cap_min_filter: int = 15
     ramp_top: float = 1.0
     ramp_bottom: float = 0.0
     depth_constant: float | None = None
+    layout: Layout = Layout()
 
     @model_validator(mode="after")
-    def _constant_needs_value(self) -> Haze:
+    def _checks(self) -> Haze:
         if self.depth_source == "constant" and self.depth_constant is None:
             raise ValueError("depth_source 'constant' needs depth_constant")
+        if not all(0.0 < t < 1.0 for t in self.transmission):
+            raise ValueError(f"transmission targets must lie in (0, 1), got {self.transmission}")
+        if any(b >= a for a, b in itertools.pairwise(self.transmission)):
+            raise ValueError(
+                f"transmission must strictly decrease from minor to severe, got {self.transmission}"
+            )
+        low, high = self.airlight_range
+        if not 0.0 < low <= high <= 1.0:
+            raise ValueError(f"airlight_range must satisfy 0 < low <= high <= 1, got {low, high}")
         return self
 
 

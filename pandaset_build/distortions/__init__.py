@@ -26,16 +26,28 @@ from . import (  # noqa: F401  (importing a module registers its sub-types)
     saturate,
     snow,
 )
-from .depth import haze_distance
+from .depth import depth_tier, haze_distance
+from .depth_model import DepthModelError, estimate_depth, load_depth_model
+from .depth_prior import LayoutRegion, layout_distance, layout_regions
 from .registry import Distortion, UnknownDistortionError, get, registered
 from .scaling import scale_params
+from .visibility import changed_share, mean_abs_change
 
 __all__ = [
+    "DepthModelError",
     "Distortion",
+    "LayoutRegion",
     "UnknownDistortionError",
     "apply",
+    "changed_share",
+    "depth_tier",
+    "estimate_depth",
     "get",
     "haze_distance",
+    "layout_distance",
+    "layout_regions",
+    "load_depth_model",
+    "mean_abs_change",
     "names",
     "scale_params",
 ]

@@ -1,7 +1,9 @@
-"""Haze distance D in [0, 1] (1 = far): CAP prior, vertical ramp, constant, or a user depth file."""
+"""Haze distance D in [0, 1] (1 = far), by tier: a user's depth file, a monocular depth model,
+the panoptic-layout prior; or, when named, the CAP prior, a vertical ramp or a constant."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +11,9 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from pandaset_build.errors import BadInput
-
+from ..errors import BadInput
+from .depth_model import DepthEstimator, estimate_depth, load_depth_model
+from .depth_prior import layout_distance, layout_regions
 from .window import Window
 
 CAP_THETA = (0.121779, 0.959710, -0.780245)  # Zhu, Mai and Shao 2015: d = t0 + t1 v + t2 s
@@ -66,26 +69,57 @@ def read_depth(path: str | Path, frame_shape: tuple[int, int], near_is_bright: b
     return 1.0 - depth if near_is_bright else depth
 
 
-def window_distance(image: np.ndarray, knobs: dict[str, Any], window: Window) -> np.ndarray:
-    """D for the window when no map was passed: CAP (auto, cap), ramp, or the named constant."""
+def depth_tier(knobs: dict[str, Any], depth_path: str | Path | None) -> str:
+    """The tier `depth_source` resolves to for a record: `auto` is `file` if it has a map,
+    else `layout`; every other source is itself. Plans record this name."""
     source = knobs["depth_source"]
-    if source in ("auto", "cap"):
-        return cap_distance(image, int(knobs["cap_min_filter"]))
-    if source == "ramp":
+    if source == "auto":
+        return "file" if depth_path is not None else "layout"
+    return source
+
+
+def window_distance(image: np.ndarray, knobs: dict[str, Any], window: Window) -> np.ndarray:
+    """D for the window when no map was passed: the layout prior without regions (its ramp),
+    CAP, ramp, or the named constant. `file` and `model` need the full-frame map."""
+    source = knobs["depth_source"]
+    if source in ("auto", "layout", "ramp"):
         return ramp_distance(window, knobs["ramp_top"], knobs["ramp_bottom"])
+    if source == "cap":
+        return cap_distance(image, int(knobs["cap_min_filter"]))
     if source == "constant":
         return np.full(window.shape, float(knobs["depth_constant"]))
-    raise ValueError("haze: depth_source 'file' needs the map passed as depth= (haze_distance)")
+    raise ValueError(
+        f"haze: depth_source {source!r} needs the full-frame map passed as depth= (haze_distance)"
+    )
 
 
 def haze_distance(
-    image: np.ndarray, knobs: dict[str, Any], depth_path: str | Path | None
+    image: np.ndarray,
+    knobs: dict[str, Any],
+    depth_path: str | Path | None,
+    *,
+    regions: Sequence[Any] | None = None,
+    device: str = "cpu",
+    estimator: DepthEstimator | None = None,
 ) -> np.ndarray:
-    """Full-frame D for a source record: `file` (or `auto` with a map) reads it, else as above."""
-    source = knobs["depth_source"]
+    """Full-frame D for a source record by its tier (`depth_tier`): `file` reads the map,
+    `model` runs the depth model (`estimator`, else the recipe's `depth_model` on `device`),
+    `layout` uses the record's `regions` (source-record rows with RLE masks)."""
     frame = (image.shape[0], image.shape[1])
-    if source == "file" or (source == "auto" and depth_path is not None):
+    tier = depth_tier(knobs, depth_path)
+    if tier == "file":
         if depth_path is None:
             raise ValueError("haze: depth_source 'file' but the source record has no depth map")
         return read_depth(depth_path, frame, bool(knobs["depth_near_is_bright"]))
+    if tier == "model":
+        chosen = estimator or load_depth_model(str(knobs["depth_model"]), device)
+        return estimate_depth(image, chosen)
+    if tier == "layout" and regions is not None:
+        return layout_distance(
+            frame,
+            layout_regions(regions),
+            knobs["layout"]["far"],
+            knobs["ramp_top"],
+            knobs["ramp_bottom"],
+        )
     return window_distance(image, knobs, Window(frame, (0, 0), frame))
