@@ -1,0 +1,1 @@
+"""Recipes: the dataset recipe, the PANDA recipe, label vocabularies and manifests."""

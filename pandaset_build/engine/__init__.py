@@ -1,0 +1,1 @@
+"""The shard engine: shards, completion records, stages, executors, summaries."""

@@ -1,0 +1,1 @@
+"""Image quality: region crops, shape buckets, batched scoring, pyiqa metrics."""

@@ -1,0 +1,1 @@
+"""Labels from scores: comparisons, pairs, difficulty, statistics, splits, metrics."""

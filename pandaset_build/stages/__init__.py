@@ -1,0 +1,1 @@
+"""The pipeline stages, in order: ingest, distort, score, export, bench, report, publish."""
