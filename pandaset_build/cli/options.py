@@ -18,47 +18,14 @@ def _choices(name: str, values: list[str]) -> type[Enum]:
 
 
 Source = _choices("Source", sorted(READERS))
-
-
-class ExecutorKind(str, Enum):
-    local = "local"
-    ray = "ray"
-
-
-class Layout(str, Enum):
-    hf = "hf"
-    pandabench = "pandabench"
-    llava = "llava"
-
-
-class MaskEncoding(str, Enum):
-    auto = "auto"
-    instance = "instance"
-    rgb = "rgb"
-
-
-class EvalMode(str, Enum):
-    hard = "hard"
-    all = "all"
-
-
-class PromptKind(str, Enum):
-    pair = "pair"
-    region = "region"
-
-
-class PromptSet(str, Enum):
-    paper = "paper"
-    extended = "extended"
-
-
-class TokenLimitField(str, Enum):
-    max_tokens = "max_tokens"
-    max_completion_tokens = "max_completion_tokens"
-
-
-class Baseline(str, Enum):
-    random = "random"
+ExecutorKind = _choices("ExecutorKind", ["local", "ray"])
+Layout = _choices("Layout", ["hf", "pandabench", "llava"])
+MaskEncoding = _choices("MaskEncoding", ["auto", "instance", "rgb"])
+EvalMode = _choices("EvalMode", ["hard", "all"])
+PromptKind = _choices("PromptKind", ["pair", "region"])
+PromptSet = _choices("PromptSet", ["paper", "extended"])
+TokenLimitField = _choices("TokenLimitField", ["max_tokens", "max_completion_tokens"])
+Baseline = _choices("Baseline", ["random"])
 
 
 DEVICE = re.compile(r"^(cpu|cuda|cuda:\d+)$")
