@@ -18,6 +18,7 @@ from pandaset_build.formats.citations import (
     source_datasets,
 )
 from pandaset_build.formats.features import HF_CONFIGS
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.stats import LabelStats
 from pandaset_build.store.atomic import write_bytes_atomic
 from pandaset_build.store.build import Build
@@ -63,7 +64,7 @@ def sources_used(build: Build) -> list[str]:
 
 def hub_metadata(
     build: Build, identity: dict[str, list[str]], rows: dict[str, dict[str, int]]
-) -> dict[str, Any]:
+) -> JsonObject:
     """The Hub fields of the front matter. Every score is computed by pyiqa code, licensed
     PolyForm Noncommercial 1.0.0 (as are the TOPIQ weights), so the dataset carries that licence;
     the sources' own licences are listed in the card's text."""
@@ -81,11 +82,11 @@ def hub_metadata(
     }
 
 
-def card_yaml(configs: dict[str, Features], splits: dict[str, list[str]]) -> dict[str, Any]:
+def card_yaml(configs: dict[str, Features], splits: dict[str, list[str]]) -> JsonObject:
     """Front matter: one `configs` entry per configuration (the first is the default)."""
     entries = []
     for i, config in enumerate(configs):
-        entry: dict[str, Any] = {"config_name": config}
+        entry: JsonObject = {"config_name": config}
         if i == 0:
             entry["default"] = True
         entry["data_files"] = [
@@ -99,7 +100,7 @@ def card_yaml(configs: dict[str, Features], splits: dict[str, list[str]]) -> dic
     return {"configs": entries, "dataset_info": info}
 
 
-def front_matter(data: dict[str, Any]) -> str:
+def front_matter(data: JsonObject) -> str:
     return "---\n" + yaml.safe_dump(data, sort_keys=False) + "---\n"
 
 
@@ -109,7 +110,7 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def counts_section(rows: dict[str, dict[str, int]], stats: dict[str, Any]) -> str:
+def counts_section(rows: dict[str, dict[str, int]], stats: JsonObject) -> str:
     splits = list(stats["images"])
     text = "## Counts\n\n"
     text += markdown_table(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from pandaset_build.json_types import JsonObject
 
 
 @dataclass
@@ -16,7 +17,7 @@ class ExportSummary:
     rows: dict[str, dict[str, int]]
     files: int
     seconds: float
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: JsonObject = field(default_factory=dict)
 
     @property
     def rows_per_second(self) -> float:

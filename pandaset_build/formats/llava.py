@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from pandaset_build.config import vocab
 from pandaset_build.formats.export_summary import ExportSummary
 from pandaset_build.formats.manifest import write_manifest
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import Pair, image_pairs
 from pandaset_build.store.atomic import staged_folder, write_bytes_atomic
 from pandaset_build.store.build import Build
@@ -69,7 +70,7 @@ def question(image: ScoredImage) -> str:
     return "<image>\n<image>\n" + SYSTEM + "\n\n" + USER + "\n".join(lines)
 
 
-def side(image: ScoredImage, version: str, index: int) -> dict[str, Any]:
+def side(image: ScoredImage, version: str, index: int) -> JsonObject:
     plan = image.plans[version][index]
     return {
         "distortion": PAPER_DISTORTIONS[plan.distortion],
@@ -97,7 +98,7 @@ def image_file(image: ScoredImage, version: str) -> str:
     return f"images/{version}/{image.split}/{image.tag}.png"
 
 
-def conversation(image: ScoredImage, pair: Pair, prompt: str) -> dict[str, Any]:
+def conversation(image: ScoredImage, pair: Pair, prompt: str) -> JsonObject:
     return {
         "id": f"{pair.tag}_{pair.anchor}_{pair.target}",
         "image": [image_file(image, pair.anchor), image_file(image, pair.target)],

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from datasets import Features
 
 from pandaset_build.errors import ShardLayoutError
+from pandaset_build.store.records import Row
 
 ROW_GROUP_BYTES = 32 * 2**20
 
@@ -83,7 +84,7 @@ class ShardWriter:
         self.total_rows = total_rows
         self.shard_bytes = shard_bytes
         self.written = 0
-        self.buffer: list[dict[str, Any]] = []
+        self.buffer: list[Row] = []
         self.buffer_bytes = 0
         self.shard_bytes_used = 0
         self.writer: pq.ParquetWriter | None = None
@@ -93,7 +94,7 @@ class ShardWriter:
     def _tmp(self, index: int) -> Path:
         return self.folder / f".{self.split}-{index:05d}.tmp"
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, row: Row) -> None:
         if self.written + len(self.buffer) >= self.total_rows:
             raise RuntimeError(f"{self.folder}/{self.split}: more rows than the expected count")
         size = row_size(row)

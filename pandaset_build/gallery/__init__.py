@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
@@ -30,6 +29,7 @@ from pandaset_build.gallery.data import (
     statistics,
     write_script,
 )
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import DIFFICULTIES
 from pandaset_build.stages.report import COMPARISON_COLOURS, collect_stats
 from pandaset_build.store.atomic import staged_folder
@@ -55,7 +55,7 @@ class ImageStore:
     def __init__(self, out: Path) -> None:
         self.out = out
         self.index: dict[tuple[str, str], int] = {}
-        self.records: list[dict[str, Any]] = []
+        self.records: list[JsonObject] = []
         self.written: set[tuple[int, str]] = set()
 
     def image(self, item: GalleryPair) -> int:
@@ -96,7 +96,7 @@ class ImageStore:
             small.save(thumb, format="JPEG", quality=THUMB_QUALITY)
 
 
-def vocabulary() -> dict[str, Any]:
+def vocabulary() -> JsonObject:
     colours = COMPARISON_COLOURS.items()
     return {
         "distortions": list(vocab.DISTORTIONS),

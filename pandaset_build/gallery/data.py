@@ -14,13 +14,15 @@ import cv2
 import numpy as np
 
 from pandaset_build.config import vocab
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import DIFFICULTIES
 from pandaset_build.labels.stats import LabelStats
 from pandaset_build.mllm.prompts import find_hint
 from pandaset_build.pairsets import BenchSource, PairRecord, pair_from_bench_row
+from pandaset_build.panda.graph import DistortionGraph
 from pandaset_build.stages.bench import BENCH_SPLIT, IMAGE_CACHE, bench_row
 from pandaset_build.store.build import Build
-from pandaset_build.store.masks import decode_mask
+from pandaset_build.store.masks import Rle, decode_mask
 from pandaset_build.store.scored import ScoredBuild
 
 SAMPLE = "sample"
@@ -81,7 +83,7 @@ def sample_pairs(scored: ScoredBuild, per_split: int, seed: int) -> Iterator[Gal
             yield GalleryPair(split, SAMPLE, pair_from_bench_row(row))
 
 
-def outline_paths(mask: dict[str, Any] | None) -> str:
+def outline_paths(mask: Rle | None) -> str:
     """An SVG path (even-odd fill) of a region's outer and hole contours, in pixel units."""
     if mask is None:
         return ""
@@ -122,7 +124,7 @@ def prediction_folders(build: Build) -> dict[str, list[Path]]:
     return found
 
 
-def predictions(folders: list[Path], pair: PairRecord) -> list[dict[str, Any]]:
+def predictions(folders: list[Path], pair: PairRecord) -> list[JsonObject]:
     """The compact predicted graphs of a pair, one per model that has one."""
     out = []
     for folder in folders:
@@ -133,7 +135,7 @@ def predictions(folders: list[Path], pair: PairRecord) -> list[dict[str, Any]]:
     return out
 
 
-def compact_graph(graph: dict[str, Any]) -> dict[str, Any]:
+def compact_graph(graph: DistortionGraph) -> JsonObject:
     """Names and per-region labels of a published-schema graph (objects of image 1 then 2;
     each object's attributes are distortion, severity, score; ART links anchor to target)."""
     objects = graph["objects"]
@@ -178,7 +180,7 @@ def super_counts(per_distortion: dict[str, dict[str, int]]) -> dict[str, dict[st
     }
 
 
-def statistics(stats: LabelStats, scored: ScoredBuild) -> dict[str, Any]:
+def statistics(stats: LabelStats, scored: ScoredBuild) -> JsonObject:
     """Figure 6 as percentages normalised per split, with the metric that made the scores."""
     summary = stats.to_json(scored.splits)
     identity = scored.score_identity()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 from pandaset_build.config import vocab
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import DIFFICULTIES, Pair
 from pandaset_build.store.scored import ScoredImage
 
@@ -37,11 +37,11 @@ class LabelStats:
         for region in pair.regions:
             self.comparisons[pair.split][vocab.COMPARISONS[region.comparison]] += 1
 
-    def to_json(self, splits: list[str]) -> dict[str, Any]:
+    def to_json(self, splits: list[str]) -> JsonObject:
         """Counts in vocabulary order per split (in the given order), comparison shares."""
         present = [s for s in splits if s in self.images]
 
-        def ordered(counters: dict[str, Counter[str]], names: tuple[str, ...]) -> dict[str, Any]:
+        def ordered(counters: dict[str, Counter[str]], names: tuple[str, ...]) -> JsonObject:
             return {s: {n: counters[s][n] for n in names} for s in present}
 
         shares = {}

@@ -12,14 +12,15 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 
+from pandaset_build.json_types import JsonObject
 from pandaset_build.store.atomic import write_bytes_atomic
 
 T = TypeVar("T")
-Messages = list[dict[str, Any]]
+Messages = list[JsonObject]
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class ClientConfig:
     backoff: float = 1.0  # first retry wait in seconds, doubled at each retry
     max_backoff: float = 60.0  # cap on any wait, Retry-After included
     jitter_seed: int = 0
-    params: dict[str, Any] = field(default_factory=dict)
+    params: JsonObject = field(default_factory=dict)
 
 
 @dataclass
@@ -56,7 +57,7 @@ def cache_key(
     model: str,
     text: str,
     images: Iterable[bytes],
-    params: dict[str, Any],
+    params: JsonObject,
     namespace: str,
     system: str = "",
 ) -> str:
@@ -83,14 +84,14 @@ class ResponseCache:
     def path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def get(self, key: str) -> JsonObject | None:
         """The stored record, or None when absent or unreadable."""
         try:
             return json.loads(self.path(key).read_text())
         except (OSError, ValueError):
             return None
 
-    def put(self, key: str, record: dict[str, Any]) -> None:
+    def put(self, key: str, record: JsonObject) -> None:
         """Write atomically (temporary names are unique per thread, so writers never clash)."""
         write_bytes_atomic(self.path(key), json.dumps(record, sort_keys=True).encode())
 
@@ -110,7 +111,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def message_text(message: dict[str, Any]) -> str:
+def message_text(message: JsonObject) -> str:
     """The answer text of a chat message whose content is a string or a list of text parts."""
     content = message.get("content")
     if isinstance(content, list):
@@ -118,7 +119,7 @@ def message_text(message: dict[str, Any]) -> str:
     return content or ""
 
 
-def usage_counts(body: dict[str, Any]) -> dict[str, int]:
+def usage_counts(body: JsonObject) -> dict[str, int]:
     usage = body.get("usage") or {}
     keys = ("prompt_tokens", "completion_tokens", "total_tokens")
     return {k: int(usage[k]) for k in keys if isinstance(usage.get(k), int | float)}

@@ -12,6 +12,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels import metrics
 from pandaset_build.pairsets import SIDES, PairRecord
 
@@ -63,11 +64,11 @@ def _average(reports: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
 
 
-def _column(rows: list[dict[str, Any]], key: str) -> list[Any]:
+def _column(rows: list[JsonObject], key: str) -> list[Any]:
     return [row[key] for row in rows]
 
 
-def _labels(rows: list[dict[str, Any]], key: str) -> list[int]:
+def _labels(rows: list[JsonObject], key: str) -> list[int]:
     """Predicted labels of one field with misses as `MISS`."""
     return [MISS if row[key] is None else row[key] for row in rows]
 
@@ -79,7 +80,7 @@ def run_metrics(pairs: list[PairRecord], results: list[PairResult], asks_pair: b
     was read (`score.<side>.n`). Type (a) requests ask neither comparison nor score: None."""
     truth = [r.fields() for p in pairs for r in p.regions]
     pred = [a.fields() for res in results for a in res.answers]
-    out: dict[str, Any] = {"regions": len(truth), "comparison": None, "score": None}
+    out: JsonObject = {"regions": len(truth), "comparison": None, "score": None}
     if asks_pair:
         out["comparison"] = labels_report(_column(truth, "comparison"), _labels(pred, "comparison"))
     for task in ("distortion", "severity"):
@@ -94,9 +95,9 @@ def run_metrics(pairs: list[PairRecord], results: list[PairResult], asks_pair: b
     return out
 
 
-def _score_metrics(truth: list[dict[str, Any]], pred: list[dict[str, Any]]) -> dict[str, Any]:
+def _score_metrics(truth: list[JsonObject], pred: list[JsonObject]) -> JsonObject:
     """SRCC and PLCC per side over the regions with a read score, and their Avg."""
-    per_side: dict[str, Any] = {}
+    per_side: JsonObject = {}
     for side in SIDES:
         key = f"{side}_score"
         kept = [(t[key], p[key]) for t, p in zip(truth, pred, strict=True) if p[key] is not None]
@@ -110,9 +111,7 @@ def _score_metrics(truth: list[dict[str, Any]], pred: list[dict[str, Any]]) -> d
     return {**per_side, "avg": avg}
 
 
-def _failures(
-    flat: list[dict[str, Any]], results: list[PairResult], asks_pair: bool
-) -> dict[str, Any]:
+def _failures(flat: list[JsonObject], results: list[PairResult], asks_pair: bool) -> JsonObject:
     """Misses per field, the parse-failure rate (regions with any miss), cost per pair."""
     asked = FIELDS if asks_pair else [f for f in FIELDS if f.endswith(("distortion", "severity"))]
     field_misses = {f: sum(row[f] is None for row in flat) for f in asked}
@@ -148,7 +147,7 @@ def _numbers(tree: Any, prefix: str = "") -> dict[str, float]:
     return {}
 
 
-def aggregate(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def aggregate(runs: list[JsonObject]) -> dict[str, dict[str, float]]:
     """Mean and sample std (ddof 1; 0 for one run) of every numeric result over the runs."""
     flats = [_numbers(run) for run in runs]
     out = {}

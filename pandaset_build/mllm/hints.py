@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
 from pandaset_build.config import vocab
 from pandaset_build.errors import UsageError
+from pandaset_build.json_types import JsonObject
 from pandaset_build.pairsets import PairRecord
+from pandaset_build.panda.graph import DistortionGraph
 
 from . import paper
 
@@ -50,7 +51,7 @@ def _kept(pair: PairRecord, size: int) -> list[int]:
     ]
 
 
-def _object_values(graph: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+def _object_values(graph: DistortionGraph) -> tuple[list[JsonObject], dict[str, list[str]]]:
     """The anchor objects (image "1") in order, and every object's attribute texts in order."""
     anchors = [o for o in graph.get("objects", []) if str(o.get("image")) == "1"]
     values: dict[str, list[str]] = {}
@@ -69,7 +70,7 @@ def _labels(values: list[str], where: str) -> tuple[int, int, float]:
         raise UsageError(message) from err
 
 
-def region_hints(pair: PairRecord, graph: dict[str, Any]) -> dict[int, RegionHint]:
+def region_hints(pair: PairRecord, graph: DistortionGraph) -> dict[int, RegionHint]:
     """The graph's predictions by bench region index.
 
     Graph object i is the i-th region PANDA kept: every region when the counts agree, else the

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pandaset_build.config import vocab
+from pandaset_build.json_types import JsonObject
 from pandaset_build.pairsets import SIDES
 
 FENCE = re.compile(r"```[a-zA-Z]*\s*\n?(.*?)```", re.DOTALL)
@@ -230,9 +231,9 @@ class RegionAnswer:
     severity: dict[str, int | None] = field(default_factory=lambda: dict.fromkeys(SIDES))
     score: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(SIDES))
 
-    def fields(self) -> dict[str, Any]:
+    def fields(self) -> JsonObject:
         """Flat `comparison`, `anchor_distortion`, ... values."""
-        flat: dict[str, Any] = {"comparison": self.comparison}
+        flat: JsonObject = {"comparison": self.comparison}
         for side in SIDES:
             flat[f"{side}_distortion"] = self.distortion[side]
             flat[f"{side}_severity"] = self.severity[side]
@@ -263,13 +264,13 @@ LOOSE_COMPARISON = re.compile(
 )
 
 
-def _get(entry: dict[str, Any], names: tuple[str, ...]) -> Any:
+def _get(entry: JsonObject, names: tuple[str, ...]) -> Any:
     """The value of the first key of `names` the entry has (keys compared as tokens)."""
     by_token = {token(str(k)): v for k, v in entry.items()}
     return next((by_token[n] for n in names if n in by_token), None)
 
 
-def _index(entry: dict[str, Any]) -> int | None:
+def _index(entry: JsonObject) -> int | None:
     value = _get(entry, ("index", "region_index", "region", "id"))
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -278,11 +279,11 @@ def _index(entry: dict[str, Any]) -> int | None:
     return None
 
 
-def _has_side(entry: dict[str, Any]) -> bool:
+def _has_side(entry: JsonObject) -> bool:
     return any(isinstance(_get(entry, keys), dict) for keys in SIDE_KEYS.values())
 
 
-def region_entries(value: Any) -> list[dict[str, Any]]:
+def region_entries(value: Any) -> list[JsonObject]:
     """The region objects of a type (b) answer: `{"regions": [...]}`, a bare list, or one object."""
     if isinstance(value, dict):
         inner = _get(value, ("regions",))
@@ -292,7 +293,7 @@ def region_entries(value: Any) -> list[dict[str, Any]]:
     return [entry for entry in value if isinstance(entry, dict)]
 
 
-def loose_entries(text: str | None) -> list[dict[str, Any]]:
+def loose_entries(text: str | None) -> list[JsonObject]:
     """Region entries of an answer in figure 14's loose form, `1. A: {dist: blur, sev: minor,
     score: 0.78}, B: {...}, comparison: slightly-worse}`, as the JSON entries they stand for."""
     if not text:
@@ -302,7 +303,7 @@ def loose_entries(text: str | None) -> list[dict[str, Any]]:
     for k, start in enumerate(starts):
         end = starts[k + 1].start() if k + 1 < len(starts) else len(text)
         chunk = text[start.end() : end]
-        entry: dict[str, Any] = {"index": int(start.group(1))}
+        entry: JsonObject = {"index": int(start.group(1))}
         for side in LOOSE_SIDE.finditer(chunk):
             key = token(side.group(1))
             fields = {
@@ -316,7 +317,7 @@ def loose_entries(text: str | None) -> list[dict[str, Any]]:
     return entries
 
 
-def pair_entries(text: str | None) -> list[dict[str, Any]]:
+def pair_entries(text: str | None) -> list[JsonObject]:
     """Region entries of a type (b) answer: from its JSON, else from figure 14's loose form."""
     entries = region_entries(extract_json(text))
     if any(_has_side(e) or "comparison" in e for e in entries):
@@ -365,7 +366,7 @@ def parse_pair_answer(text: str | None, count: int, first_index: int = 0) -> lis
     return answers
 
 
-def region_fields(text: str | None, side: str | None = None) -> dict[str, Any] | None:
+def region_fields(text: str | None, side: str | None = None) -> JsonObject | None:
     """The answer object of a type (a) reply; with `side`, an `{"anchor": ..., "target": ...}`
     answer (figure 13's form) gives that side's object."""
     value = extract_json(text)

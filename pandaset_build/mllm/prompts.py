@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from string import Template
-from typing import Any, Literal
+from typing import Literal
 
 from pandaset_build.config import vocab
 from pandaset_build.errors import TemplateError, UsageError
+from pandaset_build.json_types import JsonObject
 from pandaset_build.pairsets import SIDES, PairRecord, PairRegion
+from pandaset_build.panda.graph import DistortionGraph
 
 from . import paper
 from .hints import RegionHint, region_hints
@@ -48,10 +50,10 @@ class Prompt:
         """`pair`, or `region{i}_{side}`: the file stem of its rendered inputs."""
         return "pair" if self.region is None else f"region{self.region:03d}_{self.side}"
 
-    def messages(self) -> list[dict[str, Any]]:
+    def messages(self) -> list[JsonObject]:
         """Chat-completions messages: the system prompt (if any), then one user turn with the text
         and then the images as data URLs, in the protocol's order."""
-        parts: list[dict[str, Any]] = [{"type": "text", "text": self.text}]
+        parts: list[JsonObject] = [{"type": "text", "text": self.text}]
         parts += [{"type": "image_url", "image_url": {"url": data_url(im)}} for im in self.images]
         system = [{"role": "system", "content": self.system}] if self.system else []
         return [*system, {"role": "user", "content": parts}]
@@ -101,7 +103,7 @@ class Templates:
         """sha256 of every template's text, by name."""
         return {name: hashlib.sha256(t.encode()).hexdigest() for name, t in self.texts.items()}
 
-    def fill(self, name: str, values: dict[str, Any]) -> str:
+    def fill(self, name: str, values: JsonObject) -> str:
         """A template with its placeholders replaced; unknown ones raise `TemplateError`."""
         try:
             return Template(self.texts[name]).substitute(values)
@@ -133,7 +135,7 @@ def _paper_box(bbox: tuple[float, float, float, float]) -> str:
 def _hint_block(
     templates: Templates,
     pair: PairRecord,
-    graph: dict[str, Any],
+    graph: DistortionGraph,
     region: PairRegion | None,
     side: str | None,
 ) -> str:
@@ -153,7 +155,7 @@ def _hint_block(
 def hint_text(
     templates: Templates,
     pair: PairRecord,
-    graph: dict[str, Any] | None,
+    graph: DistortionGraph | None,
     region: PairRegion | None = None,
     side: str | None = None,
 ) -> str:
@@ -169,7 +171,7 @@ def hint_text(
     return templates.fill("hint", {"graph": json.dumps(graph), "focus": focus})
 
 
-def _pair_values(templates: Templates, pair: PairRecord) -> dict[str, Any]:
+def _pair_values(templates: Templates, pair: PairRecord) -> JsonObject:
     """Placeholder values of the type (b) templates."""
     count = len(pair.regions)
     if templates.paper:
@@ -199,7 +201,7 @@ def _pair_values(templates: Templates, pair: PairRecord) -> dict[str, Any]:
 
 
 def pair_prompt(
-    templates: Templates, n: int, pair: PairRecord, graph: dict[str, Any] | None = None
+    templates: Templates, n: int, pair: PairRecord, graph: DistortionGraph | None = None
 ) -> Prompt:
     """Type (b): image A (anchor) then image B (target), every region's name and box."""
     values = _pair_values(templates, pair)
@@ -208,7 +210,7 @@ def pair_prompt(
     return Prompt(n, None, None, text, [pair.anchor_image, pair.target_image], system)
 
 
-def _region_values(templates: Templates, region: PairRegion, image: bytes) -> dict[str, Any]:
+def _region_values(templates: Templates, region: PairRegion, image: bytes) -> JsonObject:
     """Placeholder values of the type (a) templates."""
     if templates.paper:
         box = list(box_pixels(region.bbox, *open_rgb(image).size))
@@ -227,7 +229,7 @@ def _region_values(templates: Templates, region: PairRegion, image: bytes) -> di
 
 
 def region_prompts(
-    templates: Templates, n: int, pair: PairRecord, graph: dict[str, Any] | None = None
+    templates: Templates, n: int, pair: PairRecord, graph: DistortionGraph | None = None
 ) -> list[Prompt]:
     """Type (a): one request per region and image, with the crop of the region's box, then the
     full image dimmed outside the region (its box for `paper`, its mask for `extended`) and the
@@ -251,7 +253,7 @@ def prompts_for(
     prompt_type: PromptType,
     n: int,
     pair: PairRecord,
-    graph: dict[str, Any] | None = None,
+    graph: DistortionGraph | None = None,
 ) -> list[Prompt]:
     """Every request a pair needs with the chosen prompt type (none when it has no regions)."""
     if not pair.regions:

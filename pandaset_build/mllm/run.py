@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from pandaset_build.errors import InputNotFound, UsageError
+from pandaset_build.json_types import JsonObject
 from pandaset_build.pairsets import PairRecord, load_pairs
+from pandaset_build.panda.graph import DistortionGraph
 from pandaset_build.store.atomic import write_bytes_atomic, write_json_atomic
 
 from .client import ChatClient, ClientConfig, Messages, Reply, ResponseCache
@@ -38,7 +40,7 @@ REQUESTS = {
 }
 
 
-def load_hints(hint_dir: Path, pairs: list[PairRecord]) -> list[dict[str, Any]]:
+def load_hints(hint_dir: Path, pairs: list[PairRecord]) -> list[DistortionGraph]:
     """The graph of every pair; refuses to start when some pair has none."""
     found = [find_hint(hint_dir, pair) for pair in pairs]
     missing = [pair.key for pair, path in zip(pairs, found, strict=True) if path is None]
@@ -93,8 +95,8 @@ def apply_reply(
 
 
 def pair_record(
-    n: int, pair: PairRecord, result: PairResult, protocol: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    n: int, pair: PairRecord, result: PairResult, protocol: JsonObject | None = None
+) -> JsonObject:
     """One line of `predictions.jsonl`: truth and parsed prediction per region, costs, and the
     protocol (prompt set, template hashes, model settings) that produced it."""
     regions = [
@@ -139,7 +141,7 @@ def request_jobs(
     texts: Templates,
     prompt_type: PromptType,
     pairs: list[PairRecord],
-    graphs: list[dict[str, Any] | None],
+    graphs: list[DistortionGraph | None],
     run: int,
     out: Path,
 ) -> Iterator[Job]:
@@ -172,9 +174,9 @@ def protocol_record(
     prompt_type: PromptType,
     model: str,
     api_base: str,
-    params: dict[str, Any],
+    params: JsonObject,
     hint_dir: Path | None,
-) -> dict[str, Any]:
+) -> JsonObject:
     """What produced a result: prompt set, every template's source and sha256, the request
     layout, the hint folder, the model and its request parameters."""
     return {
@@ -201,11 +203,11 @@ def request_params(
     max_tokens: int | None,
     max_tokens_field: str,
     seed: int | None,
-) -> dict[str, Any]:
+) -> JsonObject:
     """Request body fields of one run; `max_tokens` None is the protocol's limit (8192 for
     type (b), none for type (a)), 0 sends no limit."""
     limit = max_tokens if max_tokens is not None else PAIR_MAX_TOKENS * (prompt_type == "pair")
-    params: dict[str, Any] = {}
+    params: JsonObject = {}
     if temperature is not None:
         params["temperature"] = temperature
     if limit:
@@ -237,7 +239,7 @@ def eval_mllm(
     seed: int | None = 0,
     backoff: float = 1.0,
     quiet: bool = False,
-) -> dict[str, Any]:
+) -> JsonObject:
     """Evaluate a chat model on a bench split; writes `out/results.json` and returns it."""
     if prompt_type not in ("pair", "region"):
         raise UsageError(f"prompt_type must be 'pair' or 'region', not {prompt_type!r}")
@@ -248,7 +250,7 @@ def eval_mllm(
     out = Path(out)
     texts = Templates.load(templates, prompts)
     pairs = load_pairs(Path(bench), limit)
-    graphs: list[dict[str, Any] | None] = (
+    graphs: list[DistortionGraph | None] = (
         list(load_hints(Path(hint_dir), pairs)) if hint_dir is not None else [None] * len(pairs)
     )
     if texts.paper:  # a graph that does not fit its pair stops the run before any request

@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from pandaset_build.store.masks import Rle
 
 DIM = 0.35  # brightness kept outside the region in the type (a) context image
 RED = (255, 0, 0)
@@ -53,7 +54,7 @@ def box_pixels(bbox: Sequence[float], width: int, height: int) -> tuple[int, int
 
 
 def _region_mask(
-    mask: dict[str, Any] | None, box: tuple[int, int, int, int], size: tuple[int, int]
+    mask: Rle | None, box: tuple[int, int, int, int], size: tuple[int, int]
 ) -> np.ndarray:
     """The region's pixels: its RLE mask when it has one of the image's size, else its box."""
     width, height = size
@@ -68,7 +69,7 @@ def _region_mask(
 
 
 def region_views(
-    image: bytes, bbox: Sequence[float], mask: dict[str, Any] | None = None
+    image: bytes, bbox: Sequence[float], mask: Rle | None = None
 ) -> tuple[bytes, bytes]:
     """Type (a) inputs as PNGs: the box crop, and the full image dimmed outside the region with
     the box outlined in red."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import cv2
 import numpy as np
@@ -22,7 +22,32 @@ from pandaset_build.panda.augment import augment_pair
 from pandaset_build.panda.masks import resize_nearest
 from pandaset_build.store.masks import Rle, decode_mask, encode_mask
 
-Sample = dict[str, Any]  # one model sample: tensors and the pair's metadata, as collated
+
+class Sample(TypedDict):
+    """One model sample: S x S images, kept regions' masks, boxes and labels, the pair's names."""
+
+    anchor: torch.Tensor  # (3, S, S) in [0, 1]
+    target: torch.Tensor
+    anchor_seg_masks: torch.Tensor  # (R, S, S) uint8
+    target_seg_masks: torch.Tensor
+    anchor_bbox: torch.Tensor  # (R, 4) xywh at S x S
+    target_bbox: torch.Tensor
+    distortion: torch.Tensor  # (R, 2): anchor, target
+    severity: torch.Tensor
+    scores: torch.Tensor
+    comparison: torch.Tensor  # (R + 1,): the image's comparison, then the regions'
+    img_tags: str
+    anchor_version: str
+    target_version: str
+    data_category: str
+    names: list[str]
+    region_index: list[int]
+    relations: list[list[int]]
+
+
+# A collated batch: Sample's tensors padded and stacked, `region_mask_flags`, and per-pair lists
+# of the rest (see `collate_pairs`).
+Batch = dict[str, torch.Tensor | list]
 MaskKey = tuple[str, tuple[int, ...]]
 
 
@@ -166,13 +191,13 @@ def _pad(tensors: list[torch.Tensor], length: int, value: float) -> torch.Tensor
     return out
 
 
-def collate_pairs(samples: list[Sample | None]) -> dict[str, Any] | None:
+def collate_pairs(samples: list[Sample | None]) -> Batch | None:
     """Pad to the batch's most regions (labels -1, masks 0); drop empty pairs; None if all empty."""
     samples = [s for s in samples if s is not None]
     if not samples:
         return None
     r = max(len(s["region_index"]) for s in samples)
-    batch: dict[str, Any] = {
+    batch: Batch = {
         "anchor": torch.stack([s["anchor"] for s in samples]),
         "target": torch.stack([s["target"] for s in samples]),
         "comparison": _pad([s["comparison"] for s in samples], r + 1, -1),
@@ -186,6 +211,6 @@ def collate_pairs(samples: list[Sample | None]) -> dict[str, Any] | None:
     return batch
 
 
-def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+def to_device(batch: Batch, device: torch.device) -> Batch:
     """Move a collated batch's tensors to `device` (lists stay as they are)."""
     return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -14,9 +13,10 @@ from torch.utils.data import DataLoader
 
 from pandaset_build.config.panda import PandaConfig
 from pandaset_build.errors import InputNotFound
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels import metrics
 from pandaset_build.pairsets import PairRecord, PairSource, PandaBenchSource, Triple
-from pandaset_build.panda.data import PandaPairDataset, collate_pairs, to_device
+from pandaset_build.panda.data import Batch, PandaPairDataset, collate_pairs, to_device
 from pandaset_build.panda.factory import build_model, forward_batch
 from pandaset_build.panda.graph import (
     PairPrediction,
@@ -42,7 +42,7 @@ class Predictions:
     pairs: list[PairPrediction] = field(default_factory=list)
 
 
-def _pair_predictions(batch: dict[str, Any], pred: dict[str, np.ndarray]) -> list[PairPrediction]:
+def _pair_predictions(batch: Batch, pred: dict[str, np.ndarray]) -> list[PairPrediction]:
     """Split a batch's predictions into one record per pair (kept regions come first)."""
     out = []
     for b, kept in enumerate(batch["region_index"]):
@@ -108,9 +108,9 @@ def _average(reports: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in reports])) for k in reports[0]}
 
 
-def compute_metrics(pred: Predictions) -> dict[str, Any]:
+def compute_metrics(pred: Predictions) -> JsonObject:
     """Comparison A/P/R/F1; distortion and severity per side and Avg; SRCC/PLCC per side and Avg."""
-    result: dict[str, Any] = {
+    result: JsonObject = {
         "regions": len(pred.comparison),
         "comparison": metrics.classification_report(pred.comparison[:, 0], pred.comparison[:, 1]),
     }
@@ -141,7 +141,7 @@ TABLE_COLUMNS = [
 ]
 
 
-def format_table(result: dict[str, Any], name: str = "PANDA") -> str:
+def format_table(result: JsonObject, name: str = "PANDA") -> str:
     """The paper's table header and row (2 decimals): Comparison, Distortion, Severity, Score."""
     header = "Model | Cmp A P R F1 | Dist(Avg) A P R F1 | Sev(Avg) A P R F1 | SRCC PLCC"
     values = []
@@ -178,7 +178,7 @@ def evaluate(
     graphs_dir: str | Path | None = None,
     predicate_classes: Sequence[str] | None = None,
     png_dir: str | Path | None = None,
-) -> dict[str, Any]:
+) -> JsonObject:
     """Metrics of a checkpoint (or a model) on a bench root's split/mode, triples, or a source;
     with `graphs_dir`, one graph JSON per pair; with `png_dir`, the first pair's graph drawn with
     its images (`<graph file stem>.png`)."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from torch import nn
 
 from pandaset_build.config.panda import ModelConfig
 from pandaset_build.panda.backbone import build_backbone
 from pandaset_build.panda.baselines import AttentiveProbe, LinearProbe, RandomBaseline
+from pandaset_build.panda.data import Batch
 from pandaset_build.panda.heads import PandaOutput
 from pandaset_build.panda.model import PandaDG
 
@@ -38,7 +38,7 @@ def build_model(
     return MODELS[cfg.kind](cfg, backbone)
 
 
-def forward_batch(model: nn.Module, batch: dict[str, Any]) -> PandaOutput:
+def forward_batch(model: nn.Module, batch: Batch) -> PandaOutput:
     """Run a model on a collated batch."""
     return model(
         batch["anchor"], batch["target"], batch["anchor_seg_masks"], batch["target_seg_masks"]

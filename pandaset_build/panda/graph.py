@@ -13,6 +13,10 @@ import numpy as np
 
 from pandaset_build.config.vocab import COMPARISONS, DISTORTIONS, SEVERITIES
 from pandaset_build.pairsets.record import PairRecord
+from pandaset_build.store.atomic import write_bytes_atomic
+
+# The published graph JSON: `objects`, `attributes`, `relationships`, `art`, every value a string.
+DistortionGraph = dict[str, list[dict[str, str]]]
 
 COLORS = {"1": "#D9ACF5", "2": "#BBD8A3", "attribute": "#FFACC7", "art": "#BCCEF8"}
 OUT_OF_RANGE = "#D62728"  # edge and text colour of a predicted score outside [0, 1]
@@ -39,7 +43,9 @@ def graph_filename(n: int, p: PairPrediction, exp: str) -> str:
     return f"{n}_{p.tag}_{p.anchor_version}_{p.target_version}_{exp}.json"
 
 
-def pair_graph(p: PairPrediction, predicate_classes: Sequence[str] | None = None) -> dict[str, Any]:
+def pair_graph(
+    p: PairPrediction, predicate_classes: Sequence[str] | None = None
+) -> DistortionGraph:
     """The predicted Distortion Graph of one pair, entry for entry as `graph_inference.py`.
 
     Keys `objects`, `attributes`, `relationships`, `art`; every value a string. Per kept region
@@ -48,7 +54,7 @@ def pair_graph(p: PairPrediction, predicate_classes: Sequence[str] | None = None
     subject or object *equals i* (the published code compares the stored indices with the kept
     position), written with their stored indices for image "1" then "2"; one ART entry."""
     r = len(p.region_index)
-    graph: dict[str, list[dict[str, str]]] = {
+    graph: DistortionGraph = {
         "objects": [],
         "attributes": [],
         "relationships": [],
@@ -83,11 +89,10 @@ def pair_graph(p: PairPrediction, predicate_classes: Sequence[str] | None = None
     return graph
 
 
-def write_graph(graph: dict[str, Any], path: str | Path) -> Path:
-    """Write a graph as the published code does (`json.dump(graph, f, indent=4)`)."""
+def write_graph(graph: DistortionGraph, path: str | Path) -> Path:
+    """Write a graph as the published code does (`json.dump(graph, f, indent=4)`), atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(graph, indent=4))
+    write_bytes_atomic(path, json.dumps(graph, indent=4).encode())
     return path
 
 
@@ -193,7 +198,7 @@ def _object_label(obj: dict[str, str], region: int, picture: GraphPicture | None
 
 
 def render_graph_png(
-    graph: dict[str, Any],
+    graph: DistortionGraph,
     path: str | Path,
     picture: GraphPicture | None = None,
     dpi: int = 200,

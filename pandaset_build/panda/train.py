@@ -17,8 +17,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from pandaset_build.config.panda import PandaConfig
+from pandaset_build.json_types import JsonObject
 from pandaset_build.pairsets import PairSource, PandaBenchSource
-from pandaset_build.panda.data import PandaPairDataset, collate_pairs, to_device
+from pandaset_build.panda.data import Batch, PandaPairDataset, collate_pairs, to_device
 from pandaset_build.panda.evaluate import compute_metrics, predict
 from pandaset_build.panda.factory import build_model, forward_batch
 from pandaset_build.panda.heads import PandaOutput
@@ -53,7 +54,7 @@ def init_runtime(device: str) -> Runtime:
     return Runtime(torch_dist.get_rank(), world, torch.device(f"cuda:{local}" if cuda else "cpu"))
 
 
-def all_ranks_have(batch: dict[str, Any] | None, rt: Runtime) -> bool:
+def all_ranks_have(batch: Batch | None, rt: Runtime) -> bool:
     """True when every process holds a non-empty batch (so all of them step together)."""
     if rt.world == 1:
         return batch is not None
@@ -62,7 +63,7 @@ def all_ranks_have(batch: dict[str, Any] | None, rt: Runtime) -> bool:
     return bool(flag.item())
 
 
-def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+def save_checkpoint(path: Path, state: JsonObject) -> None:
     """Write a checkpoint atomically (temporary file, then rename)."""
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
@@ -85,7 +86,7 @@ class JsonlLog:
 
 
 @torch.no_grad()
-def batch_signals(out: PandaOutput, batch: dict[str, Any]) -> dict[str, float]:
+def batch_signals(out: PandaOutput, batch: Batch) -> dict[str, float]:
     """Per-batch accuracies and score MAE over valid regions (the published training signals)."""
     valid = batch["region_mask_flags"]
     comp = out.comparison.flatten(0, 1).argmax(-1)[valid]
@@ -230,7 +231,7 @@ def train(
                     pending = False
             progress.remove_task(task)
             epoch_loss = sum(losses) / max(len(losses), 1)
-            record: dict[str, Any] = {"event": "epoch", "epoch": epoch, "train_loss": epoch_loss}
+            record: JsonObject = {"event": "epoch", "epoch": epoch, "train_loss": epoch_loss}
             if rt.main:
                 if val_source is not None and epoch % max(cfg.train.val_every, 1) == 0:
                     val_set = _dataset(cfg, val_source, train=False)

@@ -14,7 +14,6 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import yaml
 
@@ -22,6 +21,7 @@ from pandaset_build.errors import PublishError, RunError
 from pandaset_build.formats.card import REPO_PLACEHOLDER, front_matter
 from pandaset_build.formats.features import BENCH
 from pandaset_build.formats.manifest import export_problems, find_manifest
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import DIFFICULTIES
 from pandaset_build.store.build import Build
 
@@ -104,7 +104,7 @@ def recorded_files(part: Part) -> list[RepoFile]:
 def publish_card(hf_card: str, repo_id: str, chosen: list[Part]) -> str:
     """The export's card with the repo id in its snippet and a config per published bench."""
     _, header, body = hf_card.split("---\n", 2)
-    meta: dict[str, Any] = yaml.safe_load(header)
+    meta: JsonObject = yaml.safe_load(header)
     extra = []
     for part in chosen:
         if part.layout == "bench":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 import numpy as np
@@ -12,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pandaset_build.config import vocab
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import image_pairs, make_pair
 from pandaset_build.labels.stats import LabelStats
 from pandaset_build.render.sheets import YELLOW, contact_sheet, outlined, text_tile, tile
@@ -45,7 +45,7 @@ def collect_stats(scored: ScoredBuild) -> LabelStats:
     return stats
 
 
-def stats_table(stats: dict[str, Any]) -> Table:
+def stats_table(stats: JsonObject) -> Table:
     """Regions per distortion and severity per split, and comparison shares."""
     splits = list(stats["images"])
     table = Table(title="PandaSet label statistics (regions over all versions)")
@@ -63,7 +63,7 @@ def stats_table(stats: dict[str, Any]) -> Table:
     return table
 
 
-def stats_plot(stats: dict[str, Any], path: Path) -> None:
+def stats_plot(stats: JsonObject, path: Path) -> None:
     """Grouped bars per split: distortion, severity, comparison share."""
     splits = list(stats["images"])
     panels = (

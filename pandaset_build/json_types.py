@@ -1,0 +1,7 @@
+"""Names for JSON documents that are handled whole (never passed between stages as records)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+JsonObject = dict[str, Any]  # an HTTP body, a model's answer, a results or metrics file
