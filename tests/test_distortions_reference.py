@@ -1,4 +1,4 @@
-"""Every sub-type against an independent computation of reference/distortions.md (§6, §8.2)."""
+"""Every sub-type against an independent computation of its specification (docs/distortions.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Label vocabularies with the ids the published PANDA code uses (reference/distortions.md §2)."""
+"""Label vocabularies with the ids the published PANDA code uses (its `helper.py`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""blur/*: gaussian, motion, glass, lens, zoom, jitter (reference/distortions.md §6 blur)."""
+"""blur/*: gaussian, motion, glass, lens, zoom, jitter (docs/distortions.md, blur)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 
 
 def compare(d: float, rule: Comparison) -> int:
-    """Comparison id of anchor minus target score `d` (reference/distortions.md §2)."""
+    """Comparison id of anchor minus target score `d` (the published loader's rule)."""
     if abs(d) < rule.same_below:
         name = "same"
     elif abs(d) < rule.significant_from:
