@@ -57,13 +57,13 @@ def test_hash_changes_with_any_number(tmp_path: Path) -> None:
         (lambda d: d.update(bogus=1), "bogus", "unknown key"),
         (
             lambda d: d["distortions"]["blur"].update(fancy={"a": [1] * 5}),
-            "distortions",
-            "blur.fancy: unknown sub-type",
+            "distortions.blur.fancy",
+            "unknown sub-type",
         ),
         (
             lambda d: d["distortions"].update(sparkle={"x": {"a": [1] * 5}}),
-            "distortions",
-            "sparkle: unknown DepictQA family",
+            "distortions.sparkle",
+            "unknown DepictQA family",
         ),
         (
             lambda d: d["assignment"].update(clean_probability=1.5),
@@ -72,8 +72,8 @@ def test_hash_changes_with_any_number(tmp_path: Path) -> None:
         ),
         (
             lambda d: d["distortions"]["noise"]["poisson"].update(factor=[80, 60]),
-            "distortions",
-            "noise.poisson.factor: expected 5 levels, got 2",
+            "distortions.noise.poisson.factor",
+            "[80, 60]: expected a list of 5 levels",
         ),
         (
             lambda d: d["weather"]["rain"].update(alpha=[0.1, 0.2]),
@@ -101,3 +101,44 @@ def test_broken_recipe_names_file_key_and_problem(tmp_path: Path, edit, key, pro
 def test_missing_recipe_lists_the_bundled_ones() -> None:
     with pytest.raises(RecipeError, match="quickstart"):
         load_recipe("no-such-recipe")
+
+
+@pytest.mark.parametrize(
+    ("table", "levels", "problem"),
+    [
+        ("blur.gaussian.sigma", [-1, -2, -3, -4, -5], "level 1: -1 must be > 0"),
+        ("blur.gaussian.sigma", [1, 2, "x", 4, 5], "level 3: 'x' is not a number"),
+        ("blur.gaussian.sigma", [1, 2, 3, 2, 5], "level 4 (2) goes back past level 3 (3)"),
+        ("compression.jpeg.quality", [25, 18, 12, 8, 0], "level 5: 0 must be >= 1"),
+        ("compression.jpeg.quality", [25, 18, 12, 8, 101], "level 5: 101 must be <= 100"),
+        ("compression.jpeg.quality", [25, 18, 12.5, 8, 5], "level 3: 12.5 is not an integer"),
+        ("noise.impulse.amount", [0.01, 0.03, 0.05, 0.07, 1.5], "level 5: 1.5 must be <= 1"),
+        ("pixelate.pixelate.factor", [0.5, 0.4, 0.3, 0.25, 0], "level 5: 0 must be > 0"),
+        (
+            "blur.zoom.factors",
+            [[1.0], [1.0, 0.9], [1.0], [1.0], [1.0]],
+            "level 2: 0.9 must be >= 1",
+        ),
+    ],
+)
+def test_distortion_parameter_values_are_checked_at_load(
+    tmp_path: Path, table: str, levels: list, problem: str
+) -> None:
+    family, subtype, param = table.split(".")
+
+    def edit(d: dict) -> None:
+        d["distortions"][family][subtype][param] = levels
+
+    with pytest.raises(RecipeError) as err:
+        load_recipe(write_variant(tmp_path, edit))
+    line = str(err.value)
+    assert f": distortions.{table}: {levels!r}: {problem}" in line
+    assert "(expected " in line
+
+
+def test_a_mistyped_parameter_name_suggests_the_right_one(tmp_path: Path) -> None:
+    def edit(d: dict) -> None:
+        d["distortions"]["blur"]["gaussian"] = {"sigmaa": [1, 2, 3, 4, 5]}
+
+    with pytest.raises(RecipeError, match=r"blur\.gaussian\.sigmaa: .*did you mean 'sigma'"):
+        load_recipe(write_variant(tmp_path, edit))

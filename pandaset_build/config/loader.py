@@ -64,6 +64,14 @@ def merge(base: YamlMapping, override: YamlMapping) -> YamlMapping:
     return merged
 
 
+class KeyedProblem(ValueError):
+    """A validation problem deeper than the field it was found in: its key path and value."""
+
+    def __init__(self, key: str, value: object, problem: str) -> None:
+        super().__init__(f"{key}: {problem}" if value is None else f"{key}: {value!r}: {problem}")
+        self.key, self.value, self.problem = key, value, problem
+
+
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The field names of the (nested) model that holds the key at `loc`, or [] if unknown."""
     current: Any = model
@@ -88,6 +96,10 @@ def format_errors(path: Path, model: type[BaseModel], err: ValidationError) -> s
     for error in err.errors():
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
         message = error["msg"].removeprefix("Value error, ")
+        keyed = (error.get("ctx") or {}).get("error")
+        if isinstance(keyed, KeyedProblem):
+            where = ".".join(p for p in (where if error["loc"] else "", keyed.key) if p)
+            message = keyed.problem if keyed.value is None else f"{keyed.value!r}: {keyed.problem}"
         if error["type"] == "extra_forbidden":
             known = _fields_at(model, tuple(error["loc"]))
             close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1)

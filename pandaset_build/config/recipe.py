@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import itertools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pandaset_build.config import vocab
-from pandaset_build.config.loader import RECIPE_DIR, load, validate
+from pandaset_build.config.loader import RECIPE_DIR, KeyedProblem, load, validate
 
 SEVERITY_NAMES = vocab.SEVERITIES[1:]
+
+
+def _families() -> list[str]:
+    return [f for f in vocab.SUBTYPES if f not in vocab.WEATHER_FAMILIES]
+
+
+def _unknown(what: str, name: str, known: Sequence[str]) -> str:
+    """`unknown sub-type; did you mean 'gaussian'? (known: ...)`."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown {what}; {hint}(known: {', '.join(known)})"
 
 
 class Strict(BaseModel):
@@ -301,19 +314,31 @@ class Recipe(Strict):
     @field_validator("distortions")
     @classmethod
     def _tables(cls, value: DistortionTables) -> DistortionTables:
+        from pandaset_build import distortions  # the registry imports this module
+
         for family, subtypes in value.items():
             if family not in vocab.SUBTYPES or family in vocab.WEATHER_FAMILIES:
-                raise ValueError(f"{family}: unknown DepictQA family")
+                raise KeyedProblem(family, None, _unknown("DepictQA family", family, _families()))
             for subtype, params in subtypes.items():
                 if subtype not in vocab.SUBTYPES[family]:
-                    known = list(vocab.SUBTYPES[family])
-                    raise ValueError(f"{family}.{subtype}: unknown sub-type; known: {known}")
+                    problem = _unknown("sub-type", subtype, vocab.SUBTYPES[family])
+                    raise KeyedProblem(f"{family}.{subtype}", None, problem)
+                schema = distortions.get(f"{family}/{subtype}").params
                 for param, levels in params.items():
-                    if len(levels) != vocab.DEPICTQA_LEVELS:
-                        raise ValueError(
-                            f"{family}.{subtype}.{param}: expected {vocab.DEPICTQA_LEVELS} "
-                            f"levels, got {len(levels)}"
+                    key = f"{family}.{subtype}.{param}"
+                    if param not in schema:
+                        raise KeyedProblem(key, levels, _unknown("parameter", param, list(schema)))
+                    if not isinstance(levels, list) or len(levels) != vocab.DEPICTQA_LEVELS:
+                        raise KeyedProblem(
+                            key, levels, f"expected a list of {vocab.DEPICTQA_LEVELS} levels"
                         )
+                    problem = schema[param].problem(levels)
+                    if problem:
+                        expected = schema[param].expected()
+                        raise KeyedProblem(key, levels, f"{problem} (expected {expected})")
+                missing = [name for name in schema if name not in params]
+                if missing:
+                    raise KeyedProblem(f"{family}.{subtype}", params, f"missing {missing}")
         missing = [
             f"{family}/{sub}"
             for family, subs in vocab.SUBTYPES.items()

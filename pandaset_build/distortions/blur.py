@@ -10,6 +10,7 @@ from scipy import ndimage
 from skimage.filters import gaussian as sk_gaussian
 
 from .fields import field_key
+from .params import COUNT_RISING, POSITIVE_RISING, Factors
 from .registry import Params, Shape, register
 from .shuffle import chain_ends, shuffle
 from .window import Context, to_u8, unit
@@ -27,7 +28,7 @@ def _gaussian_margin(params: Params, frame_shape: Shape) -> int:
     return int(4.0 * params["sigma"] + 0.5)
 
 
-@register("blur/gaussian", margin=_gaussian_margin)
+@register("blur/gaussian", margin=_gaussian_margin, params={"sigma": POSITIVE_RISING})
 def blur_gaussian(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """skimage Gaussian over the spatial axes, border nearest, truncate 4."""
     return to_u8(_gaussian(unit(image), params["sigma"]))
@@ -51,7 +52,12 @@ def _shifted(img: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return img[rows][:, cols]
 
 
-@register("blur/motion", margin=lambda params, frame_shape: 2 * int(params["radius"]), random=True)
+@register(
+    "blur/motion",
+    margin=lambda params, frame_shape: 2 * int(params["radius"]),
+    random=True,
+    params={"radius": COUNT_RISING, "sigma": POSITIVE_RISING},
+)
 def blur_motion(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """One-sided half-Gaussian trail at angle uniform(-90, 90), edge replication, truncation."""
     angle = rng.uniform(-90, 90)
@@ -95,7 +101,13 @@ def _first_gaussian(ctx: Context, sigma: float, rows: np.ndarray, cols: np.ndarr
     return part[rows - top, cols - left]
 
 
-@register("blur/glass", margin=_glass_margin, random=True, reads_frame=True)
+@register(
+    "blur/glass",
+    margin=_glass_margin,
+    random=True,
+    reads_frame=True,
+    params={"sigma": POSITIVE_RISING, "shift": COUNT_RISING, "passes": COUNT_RISING},
+)
 def blur_glass(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Gaussian, copy-not-swap shuffle of the float image, Gaussian again."""
     shift, passes, sigma = int(params["shift"]), int(params["passes"]), params["sigma"]
@@ -118,7 +130,9 @@ def lens_disk(radius: int) -> np.ndarray:
 
 
 @register(
-    "blur/lens", margin=lambda params, frame_shape: max(LENS_GRID_HALF, int(params["radius"]))
+    "blur/lens",
+    params={"radius": COUNT_RISING},
+    margin=lambda params, frame_shape: max(LENS_GRID_HALF, int(params["radius"])),
 )
 def blur_lens(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Disk kernel, OpenCV filter2D per channel, border reflect-101."""
@@ -170,7 +184,7 @@ def _layer_sum(x: np.ndarray, factors: tuple[float, ...], ctx: Context) -> np.nd
     return shared.get(("blur/zoom", "layers", factors), make)
 
 
-@register("blur/zoom", full_frame=True)
+@register("blur/zoom", full_frame=True, params={"factors": Factors()})
 def blur_zoom(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Mean of the image and its centre zoom layers, float32."""
     x = unit(image).astype(np.float32)
@@ -178,7 +192,7 @@ def blur_zoom(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: 
     return to_u8((x + _layer_sum(x, factors, ctx)) / (len(factors) + 1))
 
 
-@register("blur/jitter", random=True, reads_frame=True)
+@register("blur/jitter", random=True, reads_frame=True, params={"shift": COUNT_RISING})
 def blur_jitter(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """One copy-not-swap shuffle pass on the uint8 image."""
     shift, key = int(params["shift"]), field_key(rng)

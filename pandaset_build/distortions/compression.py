@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .params import Number
 from .registry import Params, register
 from .window import Context
 
@@ -22,13 +23,20 @@ def _round_trip(image: np.ndarray, fmt: str, **options: Any) -> np.ndarray:
         return np.array(decoded.convert("RGB"))
 
 
-@register("compression/jpeg", margin=lambda params, frame_shape: JPEG_MCU, grid=JPEG_MCU)
+@register(
+    "compression/jpeg",
+    margin=lambda params, frame_shape: JPEG_MCU,
+    grid=JPEG_MCU,
+    params={"quality": Number(integer=True, at_least=1, at_most=100, order="falling")},
+)
 def compression_jpeg(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Pillow JPEG at `quality`, other options at Pillow's defaults."""
     return _round_trip(image, "JPEG", quality=int(params["quality"]))
 
 
-@register("compression/jpeg2000", full_frame=True)
+@register(
+    "compression/jpeg2000", full_frame=True, params={"psnr_db": Number(above=0, order="falling")}
+)
 def compression_jpeg2000(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Pillow/OpenJPEG, one layer targeting `psnr_db` (rate control over the whole frame)."""
     return _round_trip(

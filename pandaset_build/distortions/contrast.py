@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from .params import POSITIVE_RISING, Number
 from .registry import Params, register
 from .window import Context, to_u8, unit
 
@@ -33,25 +34,31 @@ def _stretch(image: np.ndarray, alpha: float, ctx: Context) -> np.ndarray:
     return to_u8(1.0 / (1 + (mean / (x + 1e-12)) ** alpha))
 
 
-@register("contrast_inc/scale", statistic=True)
+@register("contrast_inc/scale", statistic=True, params={"alpha": Number(above=1, order="rising")})
 def contrast_inc_scale(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Contrast about the integer luma mean, a > 1."""
     return _scale(image, params["alpha"], ctx)
 
 
-@register("contrast_inc/stretch", statistic=True)
+@register("contrast_inc/stretch", statistic=True, params={"alpha": POSITIVE_RISING})
 def contrast_inc_stretch(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Sigmoid stretch about the per-channel means, a > 1."""
     return _stretch(image, params["alpha"], ctx)
 
 
-@register("contrast_dec/scale", statistic=True)
+@register(
+    "contrast_dec/scale",
+    statistic=True,
+    params={"alpha": Number(at_least=0, below=1, order="falling")},
+)
 def contrast_dec_scale(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Contrast about the integer luma mean, a < 1."""
     return _scale(image, params["alpha"], ctx)
 
 
-@register("contrast_dec/stretch", statistic=True)
+@register(
+    "contrast_dec/stretch", statistic=True, params={"alpha": Number(above=0, order="falling")}
+)
 def contrast_dec_stretch(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Sigmoid stretch about the per-channel means, a <= 1."""
     return _stretch(image, params["alpha"], ctx)

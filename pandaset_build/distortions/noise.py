@@ -11,6 +11,7 @@ import numpy as np
 
 from .colour import convert
 from .fields import field_key, normals, poisson_counts, uniforms
+from .params import POSITIVE_RISING, SHARE_RISING, Number
 from .registry import Params, register
 from .window import Context, to_u8, unit
 
@@ -21,14 +22,18 @@ def _normal_field(rng: np.random.Generator, ctx: Context, count: int) -> np.ndar
     return normals(field_key(rng), ctx.window, 0, count)
 
 
-@register("noise/gaussian_rgb", random=True)
+@register("noise/gaussian_rgb", random=True, params={"sigma": POSITIVE_RISING})
 def noise_gaussian_rgb(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """x + N(0, sigma) per pixel and channel."""
     noise = params["sigma"] * _normal_field(rng, ctx, 3)
     return to_u8(unit(image) + noise)
 
 
-@register("noise/gaussian_ycrcb", random=True)
+@register(
+    "noise/gaussian_ycrcb",
+    random=True,
+    params={"sigma_y": POSITIVE_RISING, "chroma_factor": POSITIVE_RISING},
+)
 def noise_gaussian_ycrcb(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """N(0, sigma_y) on Y, N(0, k sigma_y) on Cr and on Cb, in cv2 float YCrCb."""
     sigma_y = params["sigma_y"]
@@ -38,7 +43,7 @@ def noise_gaussian_ycrcb(image: np.ndarray, params: Params, rng: np.random.Gener
     return to_u8(convert(np.float32(ycrcb + noise), cv2.COLOR_YCrCb2RGB))
 
 
-@register("noise/speckle", random=True)
+@register("noise/speckle", random=True, params={"sigma": POSITIVE_RISING})
 def noise_speckle(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """x + x N(0, s)."""
     x = unit(image)
@@ -53,7 +58,12 @@ def box3(x: np.ndarray) -> np.ndarray:
     return (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9.0
 
 
-@register("noise/spatially_correlated", margin=lambda params, frame_shape: 1, random=True)
+@register(
+    "noise/spatially_correlated",
+    margin=lambda params, frame_shape: 1,
+    random=True,
+    params={"sigma": POSITIVE_RISING},
+)
 def noise_spatially_correlated(
     image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context
 ):
@@ -62,7 +72,7 @@ def noise_spatially_correlated(
     return to_u8(box3(unit(image) + noise))
 
 
-@register("noise/poisson", random=True)
+@register("noise/poisson", random=True, params={"factor": Number(above=0, order="falling")})
 def noise_poisson(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Poisson(x f) / f, each value by the inverse CDF of its rate."""
     factor = float(params["factor"])
@@ -70,7 +80,7 @@ def noise_poisson(image: np.ndarray, params: Params, rng: np.random.Generator, c
     return to_u8(counts / factor)
 
 
-@register("noise/impulse", random=True)
+@register("noise/impulse", random=True, params={"amount": SHARE_RISING})
 def noise_impulse(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """Salt and pepper per channel: a value is hit with probability d, salt or pepper half each.
 

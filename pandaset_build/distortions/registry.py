@@ -5,12 +5,13 @@ from __future__ import annotations
 import difflib
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import UnknownNameError
+from .params import Schema
 from .shared import Shared
 from .window import Context, Window
 
@@ -45,6 +46,7 @@ class Distortion:
     random: it draws from the Generator.
     statistic: it takes a statistic over `stat_mask` (None: the whole image it is given).
     reads_frame: a crop reads frame pixels outside its window (pass `frame=`).
+    params: what each parameter's level table may hold (checked when a recipe loads).
 
     Every call may also get `shared`, the image's memo of whole-frame work (see `Shared`).
     """
@@ -57,6 +59,7 @@ class Distortion:
     random: bool
     statistic: bool = False
     reads_frame: bool = False
+    params: Schema = field(default_factory=dict)
 
 
 _REGISTRY: dict[str, Distortion] = {}
@@ -80,6 +83,7 @@ def register(
     random: bool = False,
     statistic: bool = False,
     reads_frame: bool = False,
+    params: Schema | None = None,
 ) -> Callable[[Impl], Impl]:
     """Register an implementation under `key`, wrapped with the public signature and checks."""
 
@@ -131,7 +135,7 @@ def register(
         if key in _REGISTRY:
             raise ValueError(f"{key}: registered twice")
         _REGISTRY[key] = Distortion(
-            key, fn, margin, grid, full_frame, random, statistic, reads_frame
+            key, fn, margin, grid, full_frame, random, statistic, reads_frame, dict(params or {})
         )
         return impl
 

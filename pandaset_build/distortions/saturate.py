@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from .colour import hsv_u8_to_rgb
+from .params import Number
 from .registry import Params, register
 from .window import Context
 
@@ -26,25 +27,25 @@ def _ycrcb(image: np.ndarray, factor: float) -> np.ndarray:
     return cv2.cvtColor(np.uint8(np.clip(ycrcb, 0, 255)), cv2.COLOR_YCrCb2RGB)
 
 
-@register("saturate_inc/hsv")
+@register("saturate_inc/hsv", params={"factor": Number(above=1, order="rising")})
 def saturate_inc_hsv(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """HSV saturation times s > 1."""
     return _hsv(image, params["factor"])
 
 
-@register("saturate_inc/ycrcb")
+@register("saturate_inc/ycrcb", params={"factor": Number(above=1, order="rising")})
 def saturate_inc_ycrcb(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """YCrCb chroma times s > 1 (the chroma clip shifts hue, as in DepictQA)."""
     return _ycrcb(image, params["factor"])
 
 
-@register("saturate_dec/hsv")
+@register("saturate_dec/hsv", params={"factor": Number(at_least=0, below=1, order="falling")})
 def saturate_dec_hsv(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """HSV saturation times s < 1."""
     return _hsv(image, params["factor"])
 
 
-@register("saturate_dec/ycrcb")
+@register("saturate_dec/ycrcb", params={"factor": Number(at_least=0, below=1, order="falling")})
 def saturate_dec_ycrcb(image: np.ndarray, params: Params, rng: np.random.Generator, ctx: Context):
     """YCrCb chroma times s < 1."""
     return _ycrcb(image, params["factor"])
