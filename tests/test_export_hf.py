@@ -19,7 +19,7 @@ from scored_build import load_split, make_scored_build
 from pandaset_build.config import vocab
 from pandaset_build.config.recipe import load_recipe
 from pandaset_build.errors import MissingStageOutputs, ShardLayoutError
-from pandaset_build.formats.shards import ShardPlan, ShardWriter, folder_files
+from pandaset_build.formats.shard_writer import ShardPlan, ShardWriter, folder_files
 from pandaset_build.stages.export import export
 from pandaset_build.store.masks import decode_mask
 

@@ -15,7 +15,7 @@ from conftest import run_cli
 from pandaset_build.config import vocab
 from pandaset_build.errors import BuildError, RecipeError
 from pandaset_build.gallery import build_gallery
-from pandaset_build.gallery.data import SUPER_CATEGORIES, outline_paths
+from pandaset_build.gallery.content import SUPER_CATEGORIES, outline_paths
 from pandaset_build.labels.pairs import DIFFICULTIES
 from pandaset_build.pairsets import PairRecord, load_pairs
 from pandaset_build.store.build import Build, open_build

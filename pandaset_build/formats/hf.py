@@ -13,7 +13,7 @@ from pandaset_build.formats.card import write_card
 from pandaset_build.formats.export_summary import ExportSummary
 from pandaset_build.formats.features import HF_CONFIGS
 from pandaset_build.formats.manifest import write_manifest
-from pandaset_build.formats.shards import ShardWriter, check_folder_files
+from pandaset_build.formats.shard_writer import ShardWriter, check_folder_files
 from pandaset_build.labels.pairs import DIFFICULTIES, Pair, difficulty, image_pairs
 from pandaset_build.labels.stats import LabelStats
 from pandaset_build.stages import bench

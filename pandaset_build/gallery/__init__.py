@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from pandaset_build.config import vocab
-from pandaset_build.gallery.data import (
+from pandaset_build.gallery.content import (
     SAMPLE,
     GalleryPair,
     bench_pairs,

@@ -41,7 +41,7 @@ class RegionHint:
 
 def _kept(pair: PairRecord, size: int) -> list[int]:
     """Bench indices of the regions PANDA keeps (mask and box present, mask non-empty at size)."""
-    from pandaset_build.panda.masks import survives_resize
+    from pandaset_build.panda.mask_resize import survives_resize
     from pandaset_build.store.masks import decode_mask
 
     return [

@@ -16,7 +16,6 @@ from pandaset_build.panda.graph import DistortionGraph
 from pandaset_build.store.atomic import write_bytes_atomic, write_json_atomic
 
 from .client import ChatClient, ClientConfig, Messages, Reply, ResponseCache
-from .evaluate import PairResult, aggregate, print_row, run_metrics
 from .hints import region_hints
 from .parse import (
     RegionAnswer,
@@ -26,6 +25,7 @@ from .parse import (
     region_fields,
 )
 from .prompts import Prompt, PromptType, Templates, find_hint, prompts_for
+from .results import PairResult, aggregate, print_row, run_metrics
 
 RESULTS = "results.json"
 PAIR_MAX_TOKENS = 8192  # section C.3: the output limit of the type (b) requests

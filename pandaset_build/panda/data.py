@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 from pandaset_build.config.panda import AugmentConfig
 from pandaset_build.pairsets.record import ImageRef, MaskRef, PairRecord, PairSource
 from pandaset_build.panda.augment import augment_pair
-from pandaset_build.panda.masks import resize_nearest
+from pandaset_build.panda.mask_resize import resize_nearest
 from pandaset_build.store.masks import Rle, decode_mask, encode_mask
 
 

@@ -15,7 +15,7 @@ from pandaset_build.errors import ManifestError
 from pandaset_build.formats.card import card_yaml, front_matter
 from pandaset_build.formats.features import BENCH
 from pandaset_build.formats.manifest import write_manifest
-from pandaset_build.formats.shards import ShardWriter
+from pandaset_build.formats.shard_writer import ShardWriter
 from pandaset_build.labels.pairs import DIFFICULTIES, difficulty, make_pair
 from pandaset_build.store.atomic import staged_folder, write_bytes_atomic
 from pandaset_build.store.build import Build
