@@ -18,62 +18,25 @@ from pandaset_build.formats.export_summary import ExportSummary
 from pandaset_build.formats.manifest import write_manifest
 from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import Pair, image_pairs
+from pandaset_build.mllm import paper
+from pandaset_build.mllm.prompts import paper_pair_texts
 from pandaset_build.store.atomic import staged_folder, write_bytes_atomic
 from pandaset_build.store.build import Build
-from pandaset_build.store.records import Region
 from pandaset_build.store.scored import ScoredBuild, ScoredImage
 
-PAPER_DISTORTIONS: dict[str, str] = {
-    name: name.replace("_inc", "-increase").replace("_dec", "-decrease")
-    for name in vocab.DISTORTIONS
-}
-PAPER_COMPARISONS: dict[str, str] = {name: name.replace("_", "-") for name in vocab.COMPARISONS}
-DISTORTION_LIST = str(sorted(PAPER_DISTORTIONS.values()))
-COMPARISON_SET = str(list(PAPER_COMPARISONS.values()))
-RANKINGS = str(dict(enumerate(PAPER_COMPARISONS.values())))
-
-SYSTEM = (
-    "You are an image quality assessor. Respond with **JSON only** matching:\n"
-    '{"regions": [{"index": int>=1, "a": {"distortion": one of '
-    + DISTORTION_LIST
-    + ', "severity": '
-    '0..3, "score": 0..1}, "b": {"distortion": same set, "severity": 0..3, "score": 0..1}, '
-    '"comparison": one of ' + COMPARISON_SET + "  # A relative to B} x n_regions]}\n"
-    "Note: Regions in image A are same as regions in image B."
-)
-USER = (
-    "Provide an image quality assessment for each of the regions in image A and image B based on "
-    "their bounding boxes and names. Identify the distortion present in each region, and pick one "
-    f"for each region from this list {DISTORTION_LIST}.\n"
-    "Identify the severity of distortion for each region from: [0, 1, 2, 3], where 0 means clean, "
-    "and 3 means highest severity.\n"
-    "Compare the regions in image A and image B, and rank them based on image A.\n"
-    f"These are the rankings to choose from: {RANKINGS}.\n"
-    "Give a score between 0 and 1 for each region, based on the degradation and their severity, "
-    "where 0 means severely bad image, and 1 means clean image.\n"
-    "Regions:\n"
-)
 SCORE_DECIMALS = 4
 
 
-def region_line(number: int, region: Region) -> str:
-    """`1. Region: field | Box: [x1=0.0, y1=290.0, x2=1023.0, y2=675.0]` from a COCO xywh box
-    (x2 = x + w and y2 = y + h, exclusive, as PSG's boxes)."""
-    x, y, w, h = (float(v) for v in region.bbox)
-    box = f"[x1={x:.1f}, y1={y:.1f}, x2={x + w:.1f}, y2={y + h:.1f}]"
-    return f"{number}. Region: {region.name} | Box: {box}"
-
-
 def question(image: ScoredImage) -> str:
-    """The human turn: both image tokens, the system text, the user text with the regions."""
-    lines = [region_line(i, r) for i, r in enumerate(image.source.regions, 1)]
-    return "<image>\n<image>\n" + SYSTEM + "\n\n" + USER + "\n".join(lines)
+    """The human turn: both image tokens, the paper's type (b) system text, then its user text."""
+    system, user = paper_pair_texts([(r.name, tuple(r.bbox)) for r in image.source.regions])
+    return "<image>\n<image>\n" + system + "\n\n" + user
 
 
 def side(image: ScoredImage, version: str, index: int) -> JsonObject:
     plan = image.plans[version][index]
     return {
-        "distortion": PAPER_DISTORTIONS[plan.distortion],
+        "distortion": paper.distortion_name(vocab.DISTORTION_ID[plan.distortion]),
         "severity": vocab.SEVERITY_ID[plan.severity],
         "score": round(image.region_scores[version][index], SCORE_DECIMALS),
     }
@@ -86,7 +49,7 @@ def answer(image: ScoredImage, pair: Pair) -> str:
             "index": i + 1,
             "a": side(image, pair.anchor, i),
             "b": side(image, pair.target, i),
-            "comparison": PAPER_COMPARISONS[vocab.COMPARISONS[region.comparison]],
+            "comparison": paper.comparison_name(region.comparison),
         }
         for i, region in enumerate(pair.regions)
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from pandaset_build.config import vocab
 from pandaset_build.errors import TemplateError, UsageError
 from pandaset_build.json_types import JsonObject
 from pandaset_build.pairsets import SIDES, PairRecord, PairRegion
+from pandaset_build.pairsets.record import Box
 from pandaset_build.panda.graph import DistortionGraph
 
 from . import paper
@@ -126,7 +128,7 @@ def find_hint(hint_dir: Path, pair: PairRecord) -> Path | None:
     return found[0] if found else None
 
 
-def _paper_box(bbox: tuple[float, float, float, float]) -> str:
+def _paper_box(bbox: Box) -> str:
     """Type (b) box: `[x1=0.0, y1=290.0, x2=1023.0, y2=675.0]` from an xywh box."""
     x, y, w, h = bbox
     return f"[x1={x:.1f}, y1={y:.1f}, x2={x + w:.1f}, y2={y + h:.1f}]"
@@ -171,21 +173,33 @@ def hint_text(
     return templates.fill("hint", {"graph": json.dumps(graph), "focus": focus})
 
 
+def paper_pair_values(regions: Sequence[tuple[str, Box]]) -> JsonObject:
+    """Placeholder values of the paper's type (b) templates for regions (name, xywh box)."""
+    lines = [
+        f"{i}. Region: {name} | Box: {_paper_box(box)}" for i, (name, box) in enumerate(regions, 1)
+    ]
+    return {
+        "count": len(regions),
+        "regions": "\n".join(lines),
+        "distortions": paper.distortion_list(),
+        "severities": paper.severity_number_list(),
+        "comparisons": paper.comparison_dict(),
+        "comparison_names": paper.as_list(paper.COMPARISONS),
+    }
+
+
+def paper_pair_texts(regions: Sequence[tuple[str, Box]]) -> tuple[str, str]:
+    """The paper's type (b) system and user texts, without a hint, for regions (name, box)."""
+    templates = Templates.load(None, "paper")
+    values = paper_pair_values(regions)
+    return templates.fill("pair_system", values), templates.fill("pair", {**values, "hint": ""})
+
+
 def _pair_values(templates: Templates, pair: PairRecord) -> JsonObject:
     """Placeholder values of the type (b) templates."""
     count = len(pair.regions)
     if templates.paper:
-        lines = [
-            f"{r.index + 1}. Region: {r.name} | Box: {_paper_box(r.bbox)}" for r in pair.regions
-        ]
-        return {
-            "count": count,
-            "regions": "\n".join(lines),
-            "distortions": paper.distortion_list(),
-            "severities": paper.severity_number_list(),
-            "comparisons": paper.comparison_dict(),
-            "comparison_names": paper.as_list(paper.COMPARISONS),
-        }
+        return paper_pair_values([(r.name, r.bbox) for r in pair.regions])
     width, height = open_rgb(pair.anchor_image).size
     lines = [f"{r.index}: {r.label}, box {[round(v) for v in r.bbox]}" for r in pair.regions]
     return {
