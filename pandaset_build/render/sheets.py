@@ -45,10 +45,21 @@ def tile(
     return out
 
 
-def text_tile(text: str, width: int, height: int) -> Image.Image:
-    """A white tile holding a block of text (a legend)."""
+SWATCH = 12
+LINE = 16
+
+
+def legend_tile(
+    title: str, entries: Sequence[tuple[str, Colour]], width: int, height: int
+) -> Image.Image:
+    """A white tile with a title and one coloured swatch and its label per entry."""
     out = Image.new("RGB", (width, height), "white")
-    ImageDraw.Draw(out).multiline_text((2, 2), text, fill="black")
+    draw = ImageDraw.Draw(out)
+    draw.text((2, 2), title, fill="black")
+    for i, (label, colour) in enumerate(entries):
+        top = 2 + LINE * (i + 1)
+        draw.rectangle((2, top, 2 + SWATCH, top + SWATCH), fill=colour, outline="black")
+        draw.text((2 + SWATCH + 6, top), label, fill="black")
     return out
 
 

@@ -14,7 +14,7 @@ from pandaset_build.config import vocab
 from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import image_pairs, make_pair
 from pandaset_build.labels.stats import LabelStats
-from pandaset_build.render.sheets import YELLOW, contact_sheet, outlined, text_tile, tile
+from pandaset_build.render.sheets import YELLOW, contact_sheet, legend_tile, outlined, tile
 from pandaset_build.store.atomic import atomic_path, write_bytes_atomic, write_json_atomic
 from pandaset_build.store.build import Build
 from pandaset_build.store.images import encode_png, read_rgb
@@ -137,8 +137,8 @@ def pairs_sheet(build: Build, image: ScoredImage, versions: list[str]) -> np.nda
             pixels = read_rgb(build.layout.version_image(version, image.split, image.tag))
             caption = f"{pair.difficulty} {side}: {version}"
             tiles.append(_tile(outlined(pixels, masks, colours), caption))
-    lines = [f"{name}: RGB{colour}" for name, colour in COMPARISON_COLOURS.items()]
-    legend = text_tile("\n".join(["outline colour:", *lines]), TILE, TILE + CAPTION)
+    entries = list(COMPARISON_COLOURS.items())
+    legend = legend_tile("outline: anchor vs target", entries, TILE, TILE + CAPTION)
     return contact_sheet([*tiles, legend], 2)
 
 
