@@ -160,6 +160,8 @@ def test_references_masks_decode_to_source_masks(exported: Path) -> None:
         assert np.array_equal(mask_utils.decode(rle).astype(bool), decode_mask(want["mask"]))
         assert region["bbox"] == want["bbox"]
         assert len(region["bbox"]) == 4
+        assert region["iscrowd"] is want["iscrowd"]
+    assert [r["iscrowd"] for r in row["regions"]] == [False, True, False]
     assert row["relations"] == [{"subject": 0, "object": 1, "predicate": "on", "predicate_id": 3}]
 
 

@@ -91,7 +91,7 @@ def ingest_command(
 ) -> None:
     """Read a dataset on disk (psg, seagull, coco-panoptic, folder, demo) into sources/."""
     from pandaset_build.engine.executors import make_executor
-    from pandaset_build.stages.ingest import ingest
+    from pandaset_build.stages.ingest import check_reader_options, ingest
 
     if root is None and source != DEMO:
         raise UsageError(f"--source {source.value} needs --root")
@@ -104,7 +104,6 @@ def ingest_command(
             f"--build {build} is inside the dataset folder --root {root}; a build never writes "
             "into a source dataset: choose a --build outside it"
         )
-    opened = open_build(build, recipe, restart, force)
     options = {
         key: value
         for key, value in {
@@ -117,6 +116,8 @@ def ingest_command(
         }.items()
         if value is not None
     }
+    check_reader_options(source.value, options)
+    opened = open_build(build, recipe, restart, force)
     runner = make_executor(executor.value, workers, ray_address)
     finish(ingest(opened, source.value, root or Path("."), runner, depth, options))
 
@@ -239,10 +240,13 @@ def split_bench_command(
     recipe: RecipeOpt = None,
 ) -> None:
     """Write bench/easy, bench/medium and bench/hard from the test split."""
+    from pandaset_build.labels.pairs import DIFFICULTIES
     from pandaset_build.stages.bench import split_bench
 
     summary = split_bench(open_build(build, recipe), manifest)
     console.print(f"bench ({summary.selection}): {summary.pairs} pairs in {summary.folder}")
+    for kind in sorted(set(DIFFICULTIES) - set(summary.pairs)):
+        console.print(f"bench {kind}: no {kind} pairs with the recipe's versions: not written")
 
 
 @app.command("report")

@@ -30,7 +30,7 @@ Triple = tuple[str, str, str]
 @dataclass
 class BenchSummary:
     folder: Path
-    pairs: dict[str, int]
+    pairs: dict[str, int]  # the bench splits written (those with pairs) and their pair counts
     selection: str
 
 
@@ -166,11 +166,12 @@ def bench_card(kind: str, pairs: int, selection: str, build: Build) -> str:
     )
 
 
-def check_selection(scored: ScoredBuild, chosen: dict[str, list[Triple]]) -> None:
-    """Refuse a bench split without pairs (an empty parquet split cannot be loaded)."""
-    empty = [kind for kind, triples in chosen.items() if not triples]
-    if not empty:
-        return
+def without_empty(scored: ScoredBuild, chosen: dict[str, list[Triple]]) -> dict[str, list[Triple]]:
+    """The bench splits that have pairs (an empty parquet split cannot be loaded); refuse an
+    empty test split, or a recipe whose versions make no pair of any class."""
+    kept = {kind: triples for kind, triples in chosen.items() if triples}
+    if len(kept) == len(chosen):
+        return kept
     counts = ", ".join(f"{s} {scored.count(s)}" for s in scored.splits) or "none"
     if not scored.tags(BENCH_SPLIT):
         raise UsageError(
@@ -179,11 +180,13 @@ def check_selection(scored: ScoredBuild, chosen: dict[str, list[Triple]]) -> Non
             f"(or a split_manifest naming {BENCH_SPLIT} tags) and rebuild with --restart, or "
             "pass --manifest with every bench list"
         )
-    raise UsageError(
-        f"{scored.build.root}: no {'/'.join(empty)} pairs among the {BENCH_SPLIT} images: easy "
-        "needs two single-family versions, medium one of mixed/mixed2 and another version, hard "
-        f"both mixed and mixed2; the recipe's versions are {', '.join(scored.versions)}"
-    )
+    if not kept:
+        raise UsageError(
+            f"{scored.build.root}: the recipe's versions ({', '.join(scored.versions)}) make no "
+            "bench pair: easy needs two single-family versions, medium one of mixed/mixed2 and "
+            "another, hard both mixed and mixed2"
+        )
+    return kept
 
 
 def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
@@ -191,7 +194,7 @@ def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
     scored = ScoredBuild(build)
     scored.check()
     chosen, selection = select(scored, manifest)
-    check_selection(scored, chosen)
+    chosen = without_empty(scored, chosen)
     load: Callable[[str], ScoredImage] = lru_cache(maxsize=IMAGE_CACHE)(scored.image)
     final = build.layout.bench
     with staged_folder(final) as out:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -43,8 +42,12 @@ def existing_tags(build: Build, exclude_source: str) -> dict[str, tuple[str, str
     return tags
 
 
-def check_reader_options(source: str, reader: ModuleType, options: dict[str, Any]) -> None:
-    """Refuse an option the source's reader does not take, naming the ones it takes."""
+def check_reader_options(source: str, options: dict[str, Any]) -> None:
+    """Refuse an unknown source, or an option its reader does not take (naming the ones it
+    takes); nothing is done."""
+    if source not in READERS:
+        raise UsageError(f"--source {source}: unknown; known: {', '.join(sorted(READERS))}")
+    reader = READERS[source]
     accepted = {
         name
         for name, p in inspect.signature(reader.list_items).parameters.items()
@@ -113,14 +116,11 @@ def ingest(
     reader_options: dict[str, Any] | None = None,
 ) -> StageReport:
     """Ingest one source into the build; rerunning resumes, another source adds to the build."""
-    if source not in READERS:
-        raise UsageError(f"--source {source}: unknown; known: {', '.join(sorted(READERS))}")
+    check_reader_options(source, reader_options or {})
     if depth is not None and not depth.is_dir():
         raise BadInput(depth, "--depth must be a folder of depth maps")
     stage = Stage(f"ingest-{source}", ingest_shard)
-    reader = READERS[source]
-    check_reader_options(source, reader, reader_options or {})
-    items, listing_failures = reader.list_items(root, **(reader_options or {}))
+    items, listing_failures = READERS[source].list_items(root, **(reader_options or {}))
     write_predicates(build, source, items)
     taken = existing_tags(build, exclude_source=source)
     kept = []
