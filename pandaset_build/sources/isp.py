@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from pandaset_build.errors import BadInput
@@ -27,10 +28,11 @@ def region_labels(masks: Sequence[np.ndarray], shape: tuple[int, int]) -> np.nda
 def region_change(reference: np.ndarray, distorted: np.ndarray, labels: np.ndarray) -> list[float]:
     """Per region (label r + 1), the RMS RGB difference of `distorted` from `reference`."""
     count = int(labels.max(initial=0))
-    diff = distorted.astype(np.int32) - reference.astype(np.int32)
-    squared = (diff * diff).sum(axis=2, dtype=np.int64).ravel()
+    diff = cv2.absdiff(reference, distorted)
+    squared = cv2.multiply(diff, diff, dtype=cv2.CV_32F)  # exact: squares are below 2^24
+    per_pixel = cv2.transform(squared, np.ones((1, squared.shape[2]), np.float32))
     flat = labels.ravel()
-    sums = np.bincount(flat, weights=squared, minlength=count + 1)[1:]
+    sums = np.bincount(flat, weights=per_pixel.ravel(), minlength=count + 1)[1:]
     pixels = np.bincount(flat, minlength=count + 1)[1:] * reference.shape[2]
     return [float(v) for v in np.sqrt(sums / np.maximum(pixels, 1))]
 

@@ -165,10 +165,11 @@ def label_file(root: Path, annotations: Path | None) -> Path:
     path = root / LABELS
     if not path.is_file():
         sample = root / FAST_VIEW
-        hint = f" or the sample: --annotations {sample}" if sample.is_file() else ""
+        hint = f" (the sample: --annotations {sample})" if sample.is_file() else ""
         raise BadInput(
             path,
-            f"ROI file not found: unpack Labels/ into {root}, or name it with --annotations" + hint,
+            f"ROI file not found: unpack Labels/ into {root}, or name a ROI file with "
+            f"--annotations{hint}",
         )
     return path
 
