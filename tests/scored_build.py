@@ -32,6 +32,7 @@ def strip_masks(regions: int, size: int) -> list[np.ndarray]:
 
 
 def source_row(tag: str, split: str, path: Path, masks: list[np.ndarray]) -> dict:
+    psg = not tag.startswith("seagull_")
     regions = []
     for i, mask in enumerate(masks):
         ys, xs = np.nonzero(mask)
@@ -39,7 +40,7 @@ def source_row(tag: str, split: str, path: Path, masks: list[np.ndarray]) -> dic
             {
                 "region_id": i,
                 "name": f"thing{i}",
-                "category_id": i + 1,
+                "category_id": i + 1 if psg else -1,
                 "isthing": i % 2 == 0,
                 "bbox": [
                     float(xs.min()),
@@ -50,9 +51,9 @@ def source_row(tag: str, split: str, path: Path, masks: list[np.ndarray]) -> dic
                 "mask": encode_mask(mask),
                 "area": int(mask.sum()),
                 "description": f"region {i} of {tag}",
+                "iscrowd": psg and i == 1,
             }
         )
-    psg = not tag.startswith("seagull_")
     size = masks[0].shape
     return {
         "tag": tag,

@@ -79,6 +79,11 @@ def test_card_metadata_parses_with_huggingface_hub(exported: Path) -> None:
         assert f"{{{key}," in text
     for phrase in ("PolyForm Noncommercial", "CC BY 4.0", "Seagull-100w", "ssim", "0.1.14"):
         assert phrase in text
+    flat = " ".join(text.split())
+    assert "with the reference's pixels outside the region's mask" in flat
+    assert "resized into a shape bucket" in flat and "128, 224, 384 px" in flat
+    assert "native size" not in flat
+    assert "name is its ROI's index" in flat and "`category_id` is -1" in flat
     assert [p.name for p in out.rglob(".*")] == [".export.json"]
 
 
@@ -160,6 +165,8 @@ def test_references_masks_decode_to_source_masks(exported: Path) -> None:
         assert np.array_equal(mask_utils.decode(rle).astype(bool), decode_mask(want["mask"]))
         assert region["bbox"] == want["bbox"]
         assert len(region["bbox"]) == 4
+        assert region["iscrowd"] is want["iscrowd"]
+    assert [r["iscrowd"] for r in row["regions"]] == [False, True, False]
     assert row["relations"] == [{"subject": 0, "object": 1, "predicate": "on", "predicate_id": 3}]
 
 
@@ -233,3 +240,16 @@ def test_png_version_bytes_decode_as_stored(exported: Path) -> None:
     path = next((exported / "export" / "hf" / "data" / "versions").glob("train-*.parquet"))
     row = pq.read_table(path).slice(0, 1).to_pylist()[0]
     assert Image.open(io.BytesIO(row["image"]["bytes"])).format == "PNG"
+
+
+def test_an_export_without_a_test_split_has_no_empty_preview(tmp_path: Path) -> None:
+    build = make_scored_build(tmp_path, {"train": ["a.png", "b.png"]})
+    summary = export(build, "hf")
+    assert "preview" not in summary.rows
+    out = build.root / "export" / "hf"
+    assert not (out / "data" / "preview").exists()
+    card = DatasetCard.load(out / "README.md")
+    configs = card.data.to_dict()["configs"]
+    assert [c["config_name"] for c in configs] == ["references", "versions", "pairs"]
+    assert configs[0]["default"] is True
+    assert load_split(out, None, "train", tmp_path / "cache").num_rows == 2

@@ -103,3 +103,20 @@ def test_masks_are_decoded_once_per_region(narrow: Build, monkeypatch: pytest.Mo
 def test_a_missing_folder_names_itself(tmp_path: Path) -> None:
     with pytest.raises(InputNotFound, match="no such folder"):
         open_pairs(tmp_path / "nope")
+
+
+def test_regions_without_a_class_read_as_minus_one_from_every_layout(tmp_path: Path) -> None:
+    tags = {"train": ["seagull_r1t.png", "a.png"], "test": ["seagull_r2t.png", "b.png"]}
+    build = make_scored_build(tmp_path, tags, regions=2)
+    export(build, "hf")
+    export(build, "pandabench")
+    split_bench(build)
+    sources = [
+        HFExportSource(build.layout.export("hf"), "test"),
+        PandaBenchSource(build.layout.export("pandabench"), "test"),
+        *(BenchSource(build.layout.bench_split(kind)) for kind in ("easy", "hard")),
+    ]
+    for source in sources:
+        for pair in map(source.__getitem__, range(len(source))):
+            want = [-1, -1] if pair.tag.startswith("seagull_") else [1, 2]
+            assert [r.category_id for r in pair.regions] == want, (type(source), pair.tag)

@@ -75,9 +75,12 @@ def test_good_entries(tmp_path: Path) -> None:
         sample, image, ann = cases[case]
         record = coco_panoptic.load_item(by_tag[image["file_name"]])
         ids = [s["category_id"] for s in ann["segments_info"]]
-        expect = [{"name": NAME[c], "category_id": RANK[c], "isthing": c < 92} for c in ids]
+        expect = [
+            {"name": NAME[c], "category_id": RANK[c], "isthing": c < 92, "iscrowd": False}
+            for c in ids
+        ]
         if case == "good_crowd":
-            expect[0]["description"] = "a crowd"
+            expect[0].update(description="a crowd", iscrowd=True)
         check_regions(record, sample.segments, expect)
         assert record.tag == image["file_name"]
         assert record.image_path == sample.image
@@ -125,3 +128,23 @@ def test_overrides(tmp_path: Path) -> None:
     assert len(record.regions) == len(cases["good"][0].segments)
     default_split, _ = coco_panoptic.list_items(tmp_path / "orig", split="train2017")
     assert [i.tag for i in default_split] == [i.tag for i in items]
+
+
+def test_a_detection_json_given_as_panoptic_says_so(tmp_path: Path) -> None:
+    build(tmp_path)
+    instances = tmp_path / "annotations" / "instances_val2017.json"
+    doc = {
+        "images": [{"id": 1, "file_name": "a.jpg", "height": 4, "width": 4}],
+        "annotations": [
+            {"id": 7, "image_id": 1, "category_id": 1, "segmentation": [[0, 0, 1, 1, 2, 0]],
+             "area": 1.0, "bbox": [0, 0, 2, 1], "iscrowd": 0}
+        ],
+        "categories": CATEGORIES,
+    }  # fmt: skip
+    instances.write_text(json.dumps(doc))
+    with pytest.raises(BadInput) as info:
+        coco_panoptic.list_items(tmp_path, annotations=instances)
+    message = str(info.value)
+    assert str(instances) in message and "detection (instances)" in message
+    assert "segments_info" in message and "panoptic_annotations_trainval2017.zip" in message
+    assert "--annotations" in message and message.count("\n") == 0

@@ -101,9 +101,9 @@ def test_good_images(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     by_tag = {item.tag: item for item in items}
     assert [i.tag for i in items] == sorted(by_tag) == sorted(cases)
     assert pickle.loads(pickle.dumps(items)) == items
-    default = {"name": "", "category_id": 0, "isthing": True, "description": ""}
+    default = {"name": "", "category_id": -1, "isthing": True, "description": ""}
     named = {
-        3: {"name": "dog", "category_id": 0, "isthing": True, "description": ""},
+        3: {"name": "dog", "category_id": -1, "isthing": True, "description": ""},
         12: {"name": "sofa", "category_id": 57, "isthing": False, "description": "grey"},
     }
     with caplog.at_level(logging.WARNING):

@@ -94,8 +94,11 @@ def test_good_records(tmp_path: Path) -> None:
         record = psg.load_item(by_tag[tag_of(rec)])
         cats = [s["category_id"] for s in rec["segments_info"]]
         expect = [{"name": CLASSES[c], "category_id": c, "isthing": c < 2} for c in cats]
+        for e in expect:
+            e["iscrowd"] = False
         if case == "good":
             expect[0]["description"] = "a red thing"
+            expect[1]["iscrowd"] = True
         check_regions(record, sample.segments, expect)
         assert record.tag == tag_of(rec)
         assert record.image_path == sample.image

@@ -35,11 +35,22 @@ SourceOpt = Annotated[Source, typer.Option("--source", help="Input format.")]
 RootOpt = Annotated[Path | None, typer.Option("--root", help="Dataset root (not for demo).")]
 DepthOpt = Annotated[Path | None, typer.Option("--depth", help="Folder of per-image depth maps.")]
 SplitOpt = Annotated[str | None, typer.Option("--split", help="coco-panoptic split (val2017).")]
-AnnotationsOpt = Annotated[Path | None, typer.Option("--annotations", help="Annotation file.")]
-ImagesOpt = Annotated[Path | None, typer.Option("--images", help="Image folder override.")]
-MasksOpt = Annotated[Path | None, typer.Option("--masks", help="Mask folder override.")]
+AnnotationsOpt = Annotated[
+    Path | None,
+    typer.Option("--annotations", help="psg, coco-panoptic: annotation file; seagull: ROI file."),
+]
+ImagesOpt = Annotated[
+    Path | None, typer.Option("--images", help="coco-panoptic, folder: image folder override.")
+]
+MasksOpt = Annotated[
+    Path | None, typer.Option("--masks", help="coco-panoptic, folder: mask folder override.")
+]
 MaskEncodingOpt = Annotated[
     MaskEncoding | None, typer.Option("--mask-encoding", help="folder: how mask PNGs hold ids.")
+]
+MaskBackgroundOpt = Annotated[
+    int | None,
+    typer.Option("--mask-background", min=0, help="folder: the id of unlabelled pixels (0)."),
 ]
 MetricOpt = Annotated[
     str | None, typer.Option("--metric", help="pyiqa full-reference metric (recipe default).")
@@ -69,6 +80,7 @@ def ingest_command(
     images: ImagesOpt = None,
     masks: MasksOpt = None,
     mask_encoding: MaskEncodingOpt = None,
+    mask_background: MaskBackgroundOpt = None,
     workers: WorkersOpt = 1,
     executor: ExecutorOpt = ExecutorKind.local,
     ray_address: RayAddressOpt = "local",
@@ -79,10 +91,12 @@ def ingest_command(
 ) -> None:
     """Read a dataset on disk (psg, seagull, coco-panoptic, folder, demo) into sources/."""
     from pandaset_build.engine.executors import make_executor
-    from pandaset_build.stages.ingest import ingest
+    from pandaset_build.stages.ingest import check_reader_options, ingest
 
-    if root is None and source.value != "demo":
+    if root is None and source != DEMO:
         raise UsageError(f"--source {source.value} needs --root")
+    if root is not None and source == DEMO:
+        raise UsageError(f"--root {root}: --source demo reads the bundled photos: drop --root")
     if root is not None and not root.is_dir():
         raise UsageError(f"--root {root}: no such folder; check the path")
     if root is not None and build.resolve().is_relative_to(root.resolve()):
@@ -90,7 +104,6 @@ def ingest_command(
             f"--build {build} is inside the dataset folder --root {root}; a build never writes "
             "into a source dataset: choose a --build outside it"
         )
-    opened = open_build(build, recipe, restart, force)
     options = {
         key: value
         for key, value in {
@@ -99,9 +112,12 @@ def ingest_command(
             "images": images,
             "masks": masks,
             "mask_encoding": mask_encoding.value if mask_encoding else None,
+            "mask_background": mask_background,
         }.items()
         if value is not None
     }
+    check_reader_options(source.value, options)
+    opened = open_build(build, recipe, restart, force)
     runner = make_executor(executor.value, workers, ray_address)
     finish(ingest(opened, source.value, root or Path("."), runner, depth, options))
 
@@ -224,10 +240,13 @@ def split_bench_command(
     recipe: RecipeOpt = None,
 ) -> None:
     """Write bench/easy, bench/medium and bench/hard from the test split."""
+    from pandaset_build.labels.pairs import DIFFICULTIES
     from pandaset_build.stages.bench import split_bench
 
     summary = split_bench(open_build(build, recipe), manifest)
     console.print(f"bench ({summary.selection}): {summary.pairs} pairs in {summary.folder}")
+    for kind in sorted(set(DIFFICULTIES) - set(summary.pairs)):
+        console.print(f"bench {kind}: no {kind} pairs with the recipe's versions: not written")
 
 
 @app.command("report")
@@ -264,7 +283,17 @@ def gallery_command(
 def run_command(
     source: SourceOpt = DEMO,
     root: RootOpt = None,
+    depth: DepthOpt = None,
+    split: SplitOpt = None,
+    annotations: AnnotationsOpt = None,
+    images: ImagesOpt = None,
+    masks: MasksOpt = None,
+    mask_encoding: MaskEncodingOpt = None,
+    mask_background: MaskBackgroundOpt = None,
     device: DeviceOpt = "cpu",
+    metric: MetricOpt = None,
+    weights: WeightsOpt = None,
+    batch_size: CropBatchOpt = None,
     workers: WorkersOpt = 1,
     executor: ExecutorOpt = ExecutorKind.local,
     ray_address: RayAddressOpt = "local",
@@ -282,9 +311,23 @@ def run_command(
     from pandaset_build.cli.models import eval_panda_command, train_panda_command
 
     common = {"workers": workers, "executor": executor, "ray_address": ray_address, "build": build}
-    ingest_command(source=source, root=root, recipe=recipe, restart=restart, force=force, **common)
+    ingest_command(
+        source=source,
+        root=root,
+        depth=depth,
+        split=split,
+        annotations=annotations,
+        images=images,
+        masks=masks,
+        mask_encoding=mask_encoding,
+        mask_background=mask_background,
+        recipe=recipe,
+        restart=restart,
+        force=force,
+        **common,
+    )
     distort_command(**common)
-    score_command(device=device, **common)
+    score_command(device=device, metric=metric, weights=weights, batch_size=batch_size, **common)
     export_command(layout=Layout.hf, build=build)
     export_command(layout=Layout.pandabench, build=build)
     split_bench_command(manifest=None, build=build)

@@ -30,6 +30,10 @@ COMPARISONS: tuple[str, ...] = (
 
 FAMILIES: tuple[str, ...] = DISTORTIONS[1:]
 WEATHER_FAMILIES: tuple[str, ...] = ("rain", "snow", "haze")
+# Families whose pixels come from a source's ISP images where it has them (Seagull-100w).
+ISP_FAMILIES: tuple[str, ...] = ("noise", "blur")
+# `category_id` of a region without a class (Seagull ROIs, SAM masks, unnamed folder ids).
+NO_CATEGORY = -1
 
 SUBTYPES: dict[str, tuple[str, ...]] = {
     "blur": ("gaussian", "motion", "glass", "lens", "zoom", "jitter"),

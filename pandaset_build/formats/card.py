@@ -161,6 +161,33 @@ print(region["name"], int(mask.sum()), "pixels:", comparison,
 """
 
 
+def regions_note(sources: list[str]) -> str:
+    """What a card says about the regions of sources without classes (Seagull ROIs, SAM)."""
+    notes = []
+    if "seagull" in sources:
+        notes.append(
+            "- Seagull-100w regions are its ROIs (SAM/SEEM masks) and have no class: a region's "
+            "name is its ROI's index among its image's ROIs in the ROI file (`roi 3`) and its "
+            "`category_id` is -1. Overlapping ROIs were made disjoint, the smaller on top; a "
+            "region that draws blur or noise keeps the pixels of one of its image's released "
+            "Blur_k / Noise_k versions (`isp_folder`), the third of the k folders matching its "
+            "severity by measured change in the region."
+        )
+    if "folder" in sources:
+        notes.append("- Folder regions without a class (SAM masks, unnamed ids) have -1.")
+    return "".join("\n" + note for note in notes)
+
+
+def preview_entry(pairs: int, rows: dict[str, dict[str, int]]) -> str:
+    """The card's line on the `preview` configuration; none when the export has no preview."""
+    if "preview" not in rows:
+        return ""
+    return f"""- `preview` (the default, for the viewer): up to {pairs} pairs of the
+  benchmark selection with both images and every label joined: per region its name, box, mask,
+  both sides' distortion, severity and score, and the comparison.
+"""
+
+
 def card_text(
     build: Build, scored: ScoredBuild, rows: dict[str, dict[str, int]], stats: LabelStats
 ) -> str:
@@ -170,6 +197,7 @@ def card_text(
     splits = {config: list(per_split) for config, per_split in rows.items()}
     sources = sources_used(build)
     first_split = next(iter(rows["pairs"]), "train")
+    preview = preview_entry(recipe.export.preview_pairs, rows)
     body = f"""
 # PandaSet build `{recipe.name}`
 
@@ -184,8 +212,13 @@ every ordered pair of versions of an image gets per-region comparison labels.
 - Sources: {", ".join(sources)}
 - Metric: {", ".join(identity["metric"])}; pyiqa {", ".join(identity["pyiqa_version"])};
   weights: {", ".join(w or "(pyiqa default)" for w in identity["weights"])}
-- Scores: each region is cropped to its box in the version and the reference, with reference
-  pixels outside its mask; the metric runs at native size (it is not resolution-invariant).
+- Scores: each region is cropped to its box in the version and in the reference, with the
+  reference's pixels outside the region's mask; both crops are resized into a shape bucket
+  before the metric scores them: the long side to the smallest of
+  {", ".join(map(str, recipe.scoring.bucket_long_sides))} px that holds it (the largest when
+  none does), the short side to the aspect ratio rounded up to quarter steps of that, at least
+  {recipe.scoring.min_short_side} px. The image score compares the whole version with the
+  reference.{regions_note(sources)}
 - Comparison of anchor A and target T from d = s_A - s_T: |d| < {recipe.comparison.same_below}
   same; |d| < {recipe.comparison.significant_from} slightly better / worse by sign; else
   significantly better / worse.
@@ -194,14 +227,13 @@ every ordered pair of versions of an image gets per-region comparison labels.
 
 ## Configurations
 
-- `preview` (the default, for the viewer): up to {recipe.export.preview_pairs} pairs of the
-  benchmark selection with both images and every label joined: per region its name, box, mask,
-  both sides' distortion, severity and score, and the comparison.
-- `references`: one row per image: the clean reference (original file bytes), its regions
-  (COCO xywh boxes, COCO compressed RLE masks) and scene relations.
+{preview}- `references`: one row per image: the clean reference (original file bytes), its
+  regions (COCO xywh boxes, COCO compressed RLE masks, COCO's `iscrowd` flag) and scene
+  relations.
 - `versions`: one row per image and version: the stored lossless PNG (the scored pixels), the
   image score, per region its distortion, sub-type, severity, DepictQA level, parameters (JSON)
-  and score. Regions are matched across versions by index (`region_id`).
+  and score, and for a region that keeps a source's ISP pixels `isp` and the ISP image's
+  folder (`isp_folder`). Regions are matched across versions by index (`region_id`).
 - `pairs`: one row per ordered pair of versions: difficulty, image comparison, per region the
   comparison label and score difference.
 
@@ -221,7 +253,8 @@ and `region_id`. Masks are COCO compressed RLE:
 
 {licences_section(sources)}
 {citations_section(cited_sources(sources))}"""
-    header = {**hub_metadata(build, identity, rows), **card_yaml(HF_CONFIGS, splits)}
+    configs = {name: features for name, features in HF_CONFIGS.items() if name in rows}
+    header = {**hub_metadata(build, identity, rows), **card_yaml(configs, splits)}
     return front_matter(header) + body
 
 

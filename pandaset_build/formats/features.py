@@ -32,6 +32,7 @@ REFERENCES = Features(
                 "mask": MASK,
                 "area": Value("int64"),
                 "description": Value("string"),
+                "iscrowd": Value("bool"),
             }
         ),
         "relations": List(
@@ -62,6 +63,7 @@ VERSIONS = Features(
                 "params": Value("string"),
                 "score": Value("float64"),
                 "isp": Value("bool"),
+                "isp_folder": Value("string"),
             }
         ),
     }
@@ -111,6 +113,7 @@ BENCH = Features(
                 "target_severity": SEVERITY,
                 "target_score": Value("float64"),
                 "comparison": COMPARISON,
+                "iscrowd": Value("bool"),
             }
         ),
     }

@@ -58,6 +58,7 @@ def version_row(build: Build, image: ScoredImage, version: str) -> Row:
                 "params": plan.params,
                 "score": score,
                 "isp": plan.isp,
+                "isp_folder": plan.isp_folder,
             }
             for plan, score in zip(image.plans[version], image.region_scores[version], strict=True)
         ],
@@ -98,7 +99,7 @@ def expected_rows(scored: ScoredBuild, preview: int) -> dict[str, dict[str, int]
     """Rows per configuration and split, known before anything is written."""
     n = len(scored.versions)
     per_image = {"references": 1, "versions": n, "pairs": n * (n - 1)}
-    rows = {"preview": {bench.BENCH_SPLIT: preview}}
+    rows = {"preview": {bench.BENCH_SPLIT: preview}} if preview else {}
     for config, k in per_image.items():
         rows[config] = {split: scored.count(split) * k for split in scored.splits}
     return rows
@@ -124,9 +125,9 @@ def export_hf(build: Build) -> ExportSummary:
             for split, n in per_split.items()
         }
         load: Callable[[str], ScoredImage] = lru_cache(maxsize=bench.IMAGE_CACHE)(scored.image)
-        preview = writers["preview", bench.BENCH_SPLIT]
         for anchor, target, tag in triples:
-            preview.write(preview_row(build, load(tag), anchor, target))
+            row = preview_row(build, load(tag), anchor, target)
+            writers["preview", bench.BENCH_SPLIT].write(row)
         for image in scored.iter_images():
             stats.add_image(image)
             writers["references", image.split].write(reference_row(image))

@@ -26,16 +26,28 @@ PREDICATE_FILE = "predicate_classes.json"
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
-def predicate_vocabulary(build: Build) -> list[str]:
-    """Predicate names by id: the source's own ids (PSG's `predicate_classes` order) where the
-    source has them, then any names without an id, sorted, after the largest id."""
+def recorded_predicates(build: Build) -> dict[int, str]:
+    """Predicate names by id as ingest recorded them for sources that number them (PSG)."""
     by_id: dict[int, str] = {}
+    for folder in sorted(p for p in build.layout.sources.iterdir() if p.is_dir()):
+        path = build.layout.source_predicates(folder.name)
+        if path.is_file():
+            names = json.loads(path.read_text(encoding="utf-8"))
+            by_id.update((i, str(name)) for i, name in enumerate(names) if i not in by_id)
+    return by_id
+
+
+def predicate_vocabulary(build: Build) -> list[str]:
+    """Predicate names by id: the source's own ids and names (PSG's `predicate_classes`, all
+    of them, as ingest recorded them) where the source has them, then any names without an id,
+    sorted, after the largest id; an id no source names is `unused_<id>`."""
+    by_id = recorded_predicates(build)
     unnumbered: set[str] = set()
     for path in parquet_files(build.layout.sources):
         for relations in pq.read_table(path, columns=["relations"]).column(0).to_pylist():
             for relation in map(Relation.from_row, relations or []):
                 if relation.predicate_id >= 0:
-                    by_id[relation.predicate_id] = relation.predicate
+                    by_id.setdefault(relation.predicate_id, relation.predicate)
                 else:
                     unnumbered.add(relation.predicate)
     size = max(by_id, default=-1) + 1
@@ -65,18 +77,20 @@ def stats_entry(
         image.region_scores[version],
         strict=True,
     ):
-        regions.append(
-            {
-                "segmentation_mask": rle,
-                "bbox": [float(v) for v in region.bbox],
-                "name": region.name,
-                "description": region.description,
-                "category_id": int(region.category_id),
-                "severity": vocab.SEVERITY_ID[plan.severity],
-                "score_fr": float(score),
-                "degradation": plan.distortion,
-            }
-        )
+        entry = {
+            "segmentation_mask": rle,
+            "bbox": [float(v) for v in region.bbox],
+            "name": region.name,
+            "description": region.description,
+            "category_id": int(region.category_id),
+            "severity": vocab.SEVERITY_ID[plan.severity],
+            "score_fr": float(score),
+            "degradation": plan.distortion,
+            "iscrowd": region.iscrowd,
+        }
+        if region.category_id == vocab.NO_CATEGORY:
+            del entry["category_id"]  # a region without a class has none, as released Seagull's
+        regions.append(entry)
     return {
         "score_fr": float(image.image_scores[version]),
         "relations": [relations],

@@ -48,7 +48,7 @@ def pair_from_bench_row(row: Row) -> PairRecord:
             target=_side(r, "target"),
             comparison=_label(r["comparison"], vocab.COMPARISONS),
             description=str(r.get("description") or ""),
-            category_id=int(r.get("category_id") or 0),
+            category_id=int(r.get("category_id", vocab.NO_CATEGORY)),
         )
         for i, r in enumerate(row["regions"])
     ]

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pandaset_build.config.recipe import Comparison
-from pandaset_build.config.vocab import DISTORTION_ID, MIXED_VERSIONS
+from pandaset_build.config.vocab import DISTORTION_ID, MIXED_VERSIONS, NO_CATEGORY
 from pandaset_build.errors import InputNotFound
 from pandaset_build.formats.manifest import find_manifest
 from pandaset_build.labels.pairs import compare
@@ -106,7 +106,7 @@ class PandaBenchSource:
                     target=lt,
                     comparison=compare(la.score - lt.score, self.rule),
                     description=ra.get("description") or "",
-                    category_id=int(ra.get("category_id") or 0),
+                    category_id=int(ra.get("category_id", NO_CATEGORY)),
                 )
             )
         relations = a.get("relations") or []

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from pandaset_build.config.vocab import MIXED_VERSIONS
+from pandaset_build.config.vocab import MIXED_VERSIONS, NO_CATEGORY
 from pandaset_build.store.masks import Rle
 
 SIDES = ("anchor", "target")
@@ -40,7 +40,7 @@ class PairRegion:
     target: SideLabels
     comparison: int  # anchor relative to target, as the build labelled it
     description: str = ""
-    category_id: int = 0
+    category_id: int = NO_CATEGORY  # -1: the region has no class
 
     @property
     def label(self) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +20,8 @@ Slices = tuple[slice, slice]
 
 @dataclass(frozen=True)
 class Frame:
-    """One clean image with everything a version needs: region masks, boxes, depth, ISP pixels.
+    """One clean image with everything a version needs: region masks, boxes, depth, ISP pixels
+    (the ISP images the plans use, by folder).
 
     `shared` memoises the image's whole-frame work for all its versions: renderings of
     deterministic sub-types by (sub-type, parameters), zoom layers, glass's first Gaussian.
@@ -31,7 +32,7 @@ class Frame:
     boxes: Sequence[Sequence[float]]
     stat_domain: str = "mask"
     distance: np.ndarray | None = None
-    isp: np.ndarray | None = None
+    isp: Mapping[str, np.ndarray] = field(default_factory=dict)
     shared: Shared = field(default_factory=Shared, compare=False)
 
     @property
@@ -48,9 +49,12 @@ def load_frame(recipe: Recipe, source: SourceRecord, plans: Sequence[RegionPlan]
     image = read_rgb(source.image_path)
     if image.shape[:2] != (source.height, source.width):
         raise BadInput(source.image_path, "image size changed since ingest")
-    isp = None
-    if any(p.isp for p in plans):
-        isp = read_rgb(source.isp_path)
+    paths = {isp_image["folder"]: isp_image["path"] for isp_image in source.isp_images}
+    isp = {}
+    for folder in sorted({p.isp_folder for p in plans if p.isp}):
+        isp[folder] = read_rgb(paths[folder])
+        if isp[folder].shape != image.shape:
+            raise BadInput(paths[folder], "ISP image size changed since ingest")
     distance = None
     if any(p.distortion == "haze" for p in plans):
         knobs = recipe.distortion_params("haze/haze", 1)

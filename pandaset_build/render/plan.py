@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -11,8 +12,6 @@ from pandaset_build.config import vocab
 from pandaset_build.config.recipe import SEVERITY_NAMES, Recipe
 from pandaset_build.distortions import scale_params
 from pandaset_build.store.records import RegionPlan, SourceRecord
-
-ISP_FAMILIES = ("noise", "blur")
 
 
 def region_rng(seed: int, tag: str, version: str, region_id: int) -> np.random.Generator:
@@ -28,9 +27,13 @@ def plan_region(
     version: str,
     region_id: int,
     frame_short_side: int,
-    isp_families: frozenset[str] = frozenset(),
+    isp_folders: Mapping[str, Sequence[str]] | None = None,
 ) -> RegionPlan:
-    """Draw, in a fixed order: clean?, family (mixed only), sub-type, severity, render seed."""
+    """Draw, in a fixed order: clean?, family (mixed only), sub-type, severity, render seed.
+
+    `isp_folders` maps a family to the source's ISP images for this region, ordered by their
+    measured change (least first): a region of that family keeps one of their pixels instead.
+    """
     rng = region_rng(recipe.seed, tag, version, region_id)
     clean = rng.random() < recipe.assignment.clean_probability
     if version in vocab.MIXED_VERSIONS:
@@ -45,8 +48,11 @@ def plan_region(
         return RegionPlan(tag, version, region_id, "clean", "", "clean", 0, "{}", seed, False)
     level = recipe.assignment.level(family, severity)
     key = f"{family}/{subtype}"
-    if family in isp_families:
-        return RegionPlan(tag, version, region_id, family, "isp", severity, level, "{}", seed, True)
+    if isp_folders and isp_folders.get(family):
+        folder = isp_folder(isp_folders[family], severity, seed)
+        return RegionPlan(
+            tag, version, region_id, family, "isp", severity, level, "{}", seed, True, folder
+        )
     params = recipe.distortion_params(key, level)
     if recipe.pixel_scale == "short_side_224":
         params = scale_params(key, params, frame_short_side)
@@ -56,17 +62,35 @@ def plan_region(
     )
 
 
+def isp_folder(ordered: Sequence[str], severity: str, seed: int) -> str:
+    """The ISP folder of a severity: one of the matching third of the folders ordered by
+    measured change (minor: the least changed third), chosen by the region's render seed."""
+    n, third = len(ordered), SEVERITY_NAMES.index(severity)
+    low = third * n // len(SEVERITY_NAMES)
+    high = max((third + 1) * n // len(SEVERITY_NAMES), low + 1)
+    group = ordered[low:high]
+    return group[seed % len(group)]
+
+
+def region_isp_folders(source: SourceRecord, index: int) -> dict[str, list[str]]:
+    """Family -> the source's ISP folders for region `index`, least measured change first
+    (ties by folder name); only families the region's ISP flags allow."""
+    flags = source.isp_flags[index] if index < len(source.isp_flags) else {}
+    out: dict[str, list[tuple[float, str]]] = {}
+    for image in source.isp_images:
+        if flags.get(image["family"], True):
+            out.setdefault(image["family"], []).append((image["change"][index], image["folder"]))
+    return {family: [folder for _, folder in sorted(pairs)] for family, pairs in out.items()}
+
+
 def plan_image(recipe: Recipe, source: SourceRecord) -> list[RegionPlan]:
     """Plans of every version and region of one source record, in version then region order."""
     short_side = min(source.width, source.height)
-    isp = set(source.isp_degradations) & set(ISP_FAMILIES)
-    flags = source.isp_flags
+    isp = [region_isp_folders(source, index) for index in range(len(source.regions))]
     plans = []
     for version in recipe.versions:
         for index, region in enumerate(source.regions):
-            region_flags = flags[index] if index < len(flags) else {}
-            families = frozenset(f for f in isp if region_flags.get(f, True))
             plans.append(
-                plan_region(recipe, source.tag, version, region.region_id, short_side, families)
+                plan_region(recipe, source.tag, version, region.region_id, short_side, isp[index])
             )
     return plans

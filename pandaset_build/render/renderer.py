@@ -77,7 +77,7 @@ def render_fast(frame: Frame, plans: Sequence[RegionPlan]) -> np.ndarray:
     for plan in plans:
         mask = frame.masks[plan.region_id]
         if plan.isp:
-            _paste(out, frame.isp, mask, frame.everything)
+            _paste(out, frame.isp[plan.isp_folder], mask, frame.everything)
         elif plan.key:
             window = region_window(frame, plan)
             _paste(out, _rendered(frame, plan, window), mask, window)
@@ -91,7 +91,7 @@ def render_reference(frame: Frame, plans: Sequence[RegionPlan]) -> np.ndarray:
     for plan in plans:
         mask = frame.masks[plan.region_id]
         if plan.isp:
-            out[mask] = frame.isp[mask]
+            out[mask] = frame.isp[plan.isp_folder][mask]
         elif plan.key:
             out[mask] = _call(frame, plan, frame.everything, None)[mask]
     return out

@@ -20,7 +20,21 @@ from pandaset_build.sources.panoptic import Category, load_panoptic, segment_pay
 from pandaset_build.store.records import SourceRecord
 
 SOURCE = "coco-panoptic"
+OPTIONS = ("split", "annotations", "images", "masks")
 KEYS = ("images", "annotations", "categories")
+
+
+def check_panoptic(path: Path, data: dict[str, Any]) -> None:
+    """Refuse a COCO detection (instances), keypoints or captions file given as panoptic."""
+    first = next(iter(data["annotations"]), None)
+    if isinstance(first, dict) and "segments_info" not in first:
+        kind = "detection (instances)" if "segmentation" in first or "bbox" in first else "COCO"
+        raise BadInput(
+            path,
+            f"is a {kind} annotation file, not a panoptic one (its annotations have keys "
+            f"{sorted(first)}, no segments_info): coco-panoptic reads panoptic_<split>.json "
+            "from COCO's panoptic_annotations_trainval2017.zip; name it with --annotations",
+        )
 
 
 def categories(data: dict[str, Any]) -> dict[int, Category]:
@@ -47,6 +61,7 @@ def list_items(
     mask_dir = Path(masks) if masks else ann.with_suffix("")
     data = read_json(ann)
     require_keys(ann, data, KEYS)
+    check_panoptic(ann, data)
     cats = categories(data)
     by_image: dict[int, dict[str, Any]] = {}
     failures: list[BadInput] = []

@@ -24,6 +24,11 @@ class Item:
     source: str
     payload: dict[str, Any]
 
+    @property
+    def file(self) -> str:
+        """The item's image file, for messages."""
+        return str(self.payload.get("image") or self.payload.get("reference") or self.tag)
+
 
 @contextmanager
 def reading(path: str | Path, what: str) -> Iterator[None]:
@@ -87,8 +92,13 @@ def collect(
         if item is None:
             continue
         if item.tag in items:
+            first = items[item.tag].file
             failures.append(
-                BadInput(where, f"{unit} {index}: duplicate tag {item.tag}, kept the first")
+                BadInput(
+                    where,
+                    f"{unit} {index}: duplicate tag {item.tag} for {item.file}, already given to "
+                    f"{first}: kept the first (give the two images distinct file names)",
+                )
             )
             continue
         items[item.tag] = item

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pandaset_build.errors import BadInput
 from pandaset_build.sources import coco_panoptic
@@ -12,10 +11,11 @@ from pandaset_build.store.records import SourceRecord
 
 DEMO_ROOT = Path(__file__).resolve().parent.parent / "demo"
 DEMO_SPLIT = "demo"
+OPTIONS: tuple[str, ...] = ()
 
 
-def list_items(root: Path | None = None, **options: Any) -> tuple[list[Item], list[BadInput]]:
-    """The demo images, read by the COCO panoptic reader; `root` and options are ignored."""
+def list_items(root: Path | None = None) -> tuple[list[Item], list[BadInput]]:
+    """The demo images, read by the COCO panoptic reader; `root` is ignored."""
     return coco_panoptic.list_items(DEMO_ROOT, split=DEMO_SPLIT)
 
 

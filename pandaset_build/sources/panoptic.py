@@ -1,7 +1,7 @@
 """Shared by PSG and COCO panoptic: segments_info checks and regions from a panoptic id PNG.
 
 `iscrowd` segments are kept as ordinary regions: they are still pixels of the image and get
-distorted and scored like any other region.
+distorted and scored like any other region; the region keeps the flag (`Region.iscrowd`).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def segment_payloads(
                 "category_id": c.category_id,
                 "isthing": c.isthing,
                 "description": str(seg.get("description", "")),
+                "iscrowd": bool(seg.get("iscrowd", 0)),
             }
         )
     return out
@@ -85,6 +86,7 @@ def panoptic_regions(
                 category_id=seg["category_id"],
                 isthing=seg["isthing"],
                 description=seg["description"],
+                iscrowd=seg["iscrowd"],
             )
         )
     return regions

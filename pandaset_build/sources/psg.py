@@ -21,6 +21,7 @@ from pandaset_build.sources.panoptic import Category, load_panoptic, segment_pay
 from pandaset_build.store.records import Relation, SourceRecord
 
 SOURCE = "psg"
+OPTIONS = ("annotations",)
 KEYS = ("data", "thing_classes", "stuff_classes", "predicate_classes")
 
 
@@ -71,6 +72,7 @@ def list_items(
             "segments": segment_payloads(rec["segments_info"], cats, image, str(ann)),
             "relations": relation_triples(rec, predicates, image, ann),
             "split": "test" if image_id in test_ids else "",
+            "predicate_classes": predicates,
         }
         return Item(tag=tag, source=SOURCE, payload=payload)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from pandaset_build.config import vocab
 from pandaset_build.config.manifests import read_manifest_json, resolve_manifest_path
-from pandaset_build.errors import ManifestError
+from pandaset_build.errors import ManifestError, UsageError
 from pandaset_build.formats.card import card_yaml, front_matter
 from pandaset_build.formats.features import BENCH
 from pandaset_build.formats.manifest import write_manifest
@@ -30,7 +30,7 @@ Triple = tuple[str, str, str]
 @dataclass
 class BenchSummary:
     folder: Path
-    pairs: dict[str, int]
+    pairs: dict[str, int]  # the bench splits written (those with pairs) and their pair counts
     selection: str
 
 
@@ -140,6 +140,7 @@ def bench_row(build: Build, image: ScoredImage, anchor: str, target: str) -> Row
             "bbox": region.bbox,
             "mask": region.mask,
             "comparison": comparison.comparison,
+            "iscrowd": region.iscrowd,
         }
         for side, version in sides.items():
             plan = image.plans[version][i]
@@ -165,11 +166,35 @@ def bench_card(kind: str, pairs: int, selection: str, build: Build) -> str:
     )
 
 
+def without_empty(scored: ScoredBuild, chosen: dict[str, list[Triple]]) -> dict[str, list[Triple]]:
+    """The bench splits that have pairs (an empty parquet split cannot be loaded); refuse an
+    empty test split, or a recipe whose versions make no pair of any class."""
+    kept = {kind: triples for kind, triples in chosen.items() if triples}
+    if len(kept) == len(chosen):
+        return kept
+    counts = ", ".join(f"{s} {scored.count(s)}" for s in scored.splits) or "none"
+    if not scored.tags(BENCH_SPLIT):
+        raise UsageError(
+            f"{scored.build.root}: the {BENCH_SPLIT} split is empty (images per split: {counts}), "
+            f"and benches are drawn from it: give the recipe's `splits` a {BENCH_SPLIT} share "
+            f"(or a split_manifest naming {BENCH_SPLIT} tags) and rebuild with --restart, or "
+            "pass --manifest with every bench list"
+        )
+    if not kept:
+        raise UsageError(
+            f"{scored.build.root}: the recipe's versions ({', '.join(scored.versions)}) make no "
+            "bench pair: easy needs two single-family versions, medium one of mixed/mixed2 and "
+            "another, hard both mixed and mixed2"
+        )
+    return kept
+
+
 def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
     """Write `bench/easy|medium|hard`, each a parquet dataset with a card."""
     scored = ScoredBuild(build)
     scored.check()
     chosen, selection = select(scored, manifest)
+    chosen = without_empty(scored, chosen)
     load: Callable[[str], ScoredImage] = lru_cache(maxsize=IMAGE_CACHE)(scored.image)
     final = build.layout.bench
     with staged_folder(final) as out:

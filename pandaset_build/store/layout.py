@@ -3,6 +3,7 @@
 ```
 build.json  .lock  splits.json
 sources/<source>/<shard>.parquet      plans/<shard>.parquet      scores/<shard>.parquet
+sources/<source>/predicate_classes.json
 versions/<version>/<split>/<tag>.png
 export/<layout>/   bench/<kind>/   report/   gallery/   preview/   panda/   eval/   eval-mllm/
 _done/<stage>/<shard>.json
@@ -59,6 +60,10 @@ class BuildLayout:
 
     def source_shard(self, source: str, shard: str) -> Path:
         return self.sources / source / f"{shard}.parquet"
+
+    def source_predicates(self, source: str) -> Path:
+        """The predicate names of a source that numbers them (PSG's `predicate_classes`)."""
+        return self.sources / source / "predicate_classes.json"
 
     @property
     def versions(self) -> Path:

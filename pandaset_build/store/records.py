@@ -24,6 +24,17 @@ class IspFlags(TypedDict):
     blur: bool
 
 
+class IspImage(TypedDict):
+    """One ISP-distorted image of a reference: its family (noise, blur), the folder it comes
+    from (`Blur_3`), its path, and per region (by index) its measured change from the
+    reference: the root-mean-square RGB difference over the region's pixels (0..255)."""
+
+    family: str
+    folder: str
+    path: str
+    change: list[float]
+
+
 @dataclass
 class Region:
     """One region of an image; its index in `SourceRecord.regions` is its id everywhere."""
@@ -36,10 +47,17 @@ class Region:
     mask: Rle
     area: int
     description: str = ""
+    iscrowd: bool = False  # COCO's crowd flag: the region covers a group of objects
 
     @classmethod
     def from_row(cls, row: Row) -> Region:
-        return cls(**{**row, "description": row.get("description") or ""})
+        return cls(
+            **{
+                **row,
+                "description": row.get("description") or "",
+                "iscrowd": bool(row.get("iscrowd")),
+            }
+        )
 
 
 @dataclass
@@ -72,6 +90,9 @@ class SourceRecord:
     isp_degradations: list[str] = field(default_factory=list)
     isp_flags: list[IspFlags] = field(default_factory=list)
     split: str = ""
+    isp_images: list[IspImage] = field(default_factory=list)
+    overlap_share: float = 0.0  # share of the source's mask pixels given to a smaller mask
+    dropped_regions: int = 0  # masks left empty by the overlap rule (or empty as given)
 
     @classmethod
     def from_row(cls, row: Row) -> SourceRecord:
@@ -82,6 +103,9 @@ class SourceRecord:
                 "relations": [Relation.from_row(r) for r in row.get("relations") or []],
                 "isp_degradations": list(row.get("isp_degradations") or []),
                 "isp_flags": list(row.get("isp_flags") or []),
+                "isp_images": list(row.get("isp_images") or []),
+                "overlap_share": float(row.get("overlap_share") or 0.0),
+                "dropped_regions": int(row.get("dropped_regions") or 0),
             }
         )
 
@@ -97,6 +121,7 @@ def region_from_mask(
     category_id: int,
     isthing: bool,
     description: str = "",
+    iscrowd: bool = False,
 ) -> Region:
     """A region whose box and area are computed from its mask (pycocotools, on the RLE)."""
     rle = encode_mask(mask)
@@ -110,6 +135,7 @@ def region_from_mask(
         mask=rle,
         area=area,
         description=description,
+        iscrowd=bool(iscrowd),
     )
 
 
@@ -127,6 +153,7 @@ class RegionPlan:
     params: str  # JSON of the resolved parameters
     seed: int
     isp: bool
+    isp_folder: str = ""  # the ISP image's folder (`Blur_3`) whose pixels the region keeps
 
     @property
     def key(self) -> str:
@@ -138,7 +165,7 @@ class RegionPlan:
 
     @classmethod
     def from_row(cls, row: Row) -> RegionPlan:
-        return cls(**row)
+        return cls(**{**row, "isp_folder": row.get("isp_folder") or ""})
 
     def to_row(self) -> Row:
         return asdict(self)

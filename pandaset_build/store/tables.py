@@ -22,6 +22,16 @@ REGION = pa.struct(
         ("mask", RLE),
         ("area", pa.int64()),
         ("description", pa.string()),
+        ("iscrowd", pa.bool_()),
+    ]
+)
+
+ISP_IMAGE = pa.struct(
+    [
+        ("family", pa.string()),
+        ("folder", pa.string()),
+        ("path", pa.string()),
+        ("change", pa.list_(pa.float64())),
     ]
 )
 
@@ -51,6 +61,9 @@ SOURCES = pa.schema(
                 )
             ),
         ),
+        ("isp_images", pa.list_(ISP_IMAGE)),
+        ("overlap_share", pa.float64()),
+        ("dropped_regions", pa.int32()),
     ]
 )
 
@@ -67,6 +80,7 @@ PLANS = pa.schema(
         ("params", pa.string()),
         ("seed", pa.int64()),
         ("isp", pa.bool_()),
+        ("isp_folder", pa.string()),
     ]
 )
 
