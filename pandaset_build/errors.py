@@ -40,6 +40,13 @@ class MissingStageOutputs(BuildError):
     """A command needs outputs of an earlier stage that are not there; names the command to run."""
 
 
+class InputsChanged(BuildError):
+    """Files a stage read or wrote changed since, or its shards were made with other settings.
+
+    Nothing was done; the message names the files and the rerun that redoes what used them.
+    """
+
+
 class InputNotFound(PandasetError, FileNotFoundError):
     """A file or folder the command reads does not exist or is not of the expected kind."""
 

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_recipe
+from conftest import lock_held_elsewhere, write_recipe
 
 from pandaset_build import __version__
 from pandaset_build.config.recipe import load_recipe
 from pandaset_build.errors import BuildError
-from pandaset_build.store.build import build_lock, open_build
+from pandaset_build.store.build import open_build
 
 
 def test_build_json_records_recipe_hash_version_seed(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_restart_never_follows_a_symlink_out_of_the_build(tmp_path: Path) -> Non
 
 def test_restart_while_a_stage_holds_the_lock_is_refused(tmp_path: Path) -> None:
     root, other = _built_with_other_recipe(tmp_path)
-    with build_lock(root), pytest.raises(BuildError, match="in use by"):
+    with lock_held_elsewhere(root), pytest.raises(BuildError, match="in use by pid"):
         open_build(root, other, restart=True)
     assert (root / "sources" / "x.parquet").exists()
     assert json.loads((root / "build.json").read_text())["recipe"]["name"] == "quickstart"

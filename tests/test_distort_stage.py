@@ -109,10 +109,15 @@ def test_killed_distort_resumes_and_worker_count_does_not_matter(tmp_path: Path)
         assert tree_bytes(build / folder) == tree_bytes(whole / folder)
 
 
-def test_undecodable_source_is_counted_and_skipped(tmp_path: Path) -> None:
+def test_a_source_spoiled_after_ingest_is_refused_then_counted_at_ingest(tmp_path: Path) -> None:
     build = ingested(tmp_path, count=4, size=40, shard_size=2)
     (tmp_path / "data" / "images" / "img0001.png").write_bytes(b"not a png")
     result = run_cli(*distort_args(build), check=False)
-    assert result.returncode == 1 and "img0001.png" in result.stderr
+    assert result.returncode == 2 and "img0001.png: changed since `ingest-folder`" in result.stderr
+    assert not (build / "versions").exists()
+    retried = run_cli("ingest", "--source", "folder", "--root", str(tmp_path / "data"),
+                      "--build", str(build), "--retry-failed", check=False)  # fmt: skip
+    assert retried.returncode == 1 and "img0001.png" in retried.stderr
+    run_cli(*distort_args(build))
     versions = list((build / "versions").rglob("*.png"))
     assert len(versions) == 3 * 16

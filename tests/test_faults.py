@@ -9,7 +9,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import make_folder_dataset, run_cli, start_cli, tree_bytes, write_recipe
+from conftest import (
+    lock_held_elsewhere,
+    make_folder_dataset,
+    run_cli,
+    start_cli,
+    tree_bytes,
+    write_recipe,
+)
 
 from pandaset_build.engine.executors import LocalExecutor
 from pandaset_build.errors import BuildError
@@ -72,7 +79,7 @@ def test_disk_failure_mid_stage_then_rerun_gives_the_same_bytes(
 
 def test_a_second_run_on_the_same_build_is_refused(tmp_path: Path) -> None:
     build = ingested(tmp_path, "b", count=2)
-    with build_lock(build):
+    with lock_held_elsewhere(build):
         result = run_cli("distort", "--build", str(build), check=False)
         assert result.returncode == 2
         assert "in use by pid" in result.stderr

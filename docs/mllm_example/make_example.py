@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from pandaset_build.mllm.bench import load_bench
 from pandaset_build.mllm.prompts import Prompt, Templates, pair_prompt, region_prompts
+from pandaset_build.pairsets import load_pairs
 
 OUT = Path(__file__).parent
 REGION = 1  # the region shown for the type (a) prompts
@@ -28,7 +28,7 @@ def request_text(prompt: Prompt) -> str:
 
 def main() -> None:
     build = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("build/quickstart")
-    pair = load_bench(build / "bench" / "hard", limit=1)[0]
+    pair = load_pairs(build / "bench" / "hard", 1)[0]
     graph_file = next((build / "eval" / "panda-hard" / "graphs").glob(f"1_{pair.key}_*.json"))
     graph = json.loads(graph_file.read_text())
     (OUT / "anchor.png").write_bytes(pair.anchor_image)

@@ -1,10 +1,14 @@
 """Dataset commands: ingest, distort, score, preview, export, split-bench, report, run.
 
+Every command that writes takes the build's lock first, before it reads, writes or deletes
+anything and before a model is loaded. Commands that read the stages' outputs check them
+against their completion records first (`engine.drift`).
 Stage modules are imported inside their commands, so `--help` does not pay for torch and pyiqa.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -17,19 +21,24 @@ from pandaset_build.cli.options import (
     ExecutorKind,
     ExecutorOpt,
     ForceOpt,
+    JsonOpt,
     Layout,
+    LimitOpt,
     MaskEncoding,
     RandomBackboneOpt,
     RayAddressOpt,
     RecipeOpt,
     RestartOpt,
+    RetryFailedOpt,
     Source,
+    TagsOpt,
     WorkersOpt,
 )
+from pandaset_build.engine import drift
 from pandaset_build.engine.stage import StageReport
 from pandaset_build.engine.summary import print_summary
 from pandaset_build.errors import UsageError
-from pandaset_build.store.build import open_build
+from pandaset_build.store.build import Build, build_lock, build_recipe, open_build
 
 SourceOpt = Annotated[Source, typer.Option("--source", help="Input format.")]
 RootOpt = Annotated[Path | None, typer.Option("--root", help="Dataset root (not for demo).")]
@@ -70,6 +79,15 @@ def finish(report: StageReport) -> None:
         raise typer.Exit(1)
 
 
+def reading(build: Path, recipe: str | None, stages: Sequence[str] = drift.PIPELINE) -> Build:
+    """Open an existing build for a command that reads `stages`: their records must hold."""
+    opened = open_build(build, recipe, create=False)
+    drift.check_upstream(opened, stages)
+    if "score" in stages:
+        drift.check_one_metric(opened)
+    return opened
+
+
 @app.command("ingest")
 def ingest_command(
     source: SourceOpt,
@@ -81,6 +99,8 @@ def ingest_command(
     masks: MasksOpt = None,
     mask_encoding: MaskEncodingOpt = None,
     mask_background: MaskBackgroundOpt = None,
+    limit: LimitOpt = None,
+    tags: TagsOpt = None,
     workers: WorkersOpt = 1,
     executor: ExecutorOpt = ExecutorKind.local,
     ray_address: RayAddressOpt = "local",
@@ -88,10 +108,16 @@ def ingest_command(
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
     force: ForceOpt = False,
+    retry_failed: RetryFailedOpt = False,
 ) -> None:
     """Read a dataset on disk (psg, seagull, coco-panoptic, folder, demo) into sources/."""
     from pandaset_build.engine.executors import make_executor
-    from pandaset_build.stages.ingest import check_reader_options, ingest
+    from pandaset_build.stages.ingest import (
+        check_reader_options,
+        ingest,
+        list_source,
+        read_tag_list,
+    )
 
     if root is None and source != DEMO:
         raise UsageError(f"--source {source.value} needs --root")
@@ -104,6 +130,7 @@ def ingest_command(
             f"--build {build} is inside the dataset folder --root {root}; a build never writes "
             "into a source dataset: choose a --build outside it"
         )
+    tag_list = read_tag_list(tags) if tags is not None else None
     options = {
         key: value
         for key, value in {
@@ -117,9 +144,16 @@ def ingest_command(
         if value is not None
     }
     check_reader_options(source.value, options)
-    opened = open_build(build, recipe, restart, force)
-    runner = make_executor(executor.value, workers, ray_address)
-    finish(ingest(opened, source.value, root or Path("."), runner, depth, options))
+    with build_lock(build):
+        build_recipe(build, recipe, restart)
+        listing = list_source(source.value, root or Path("."), options)
+        opened = open_build(build, recipe, restart, force)
+        runner = make_executor(executor.value, workers, ray_address)
+        report = ingest(
+            opened, source.value, root or Path("."), runner, depth, options,
+            limit=limit, tags=tag_list, retry_failed=retry_failed, listing=listing,
+        )  # fmt: skip
+        finish(report)
 
 
 @app.command("distort")
@@ -131,13 +165,15 @@ def distort_command(
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
     force: ForceOpt = False,
+    retry_failed: RetryFailedOpt = False,
 ) -> None:
     """Render the 16 versions of every ingested image, and their plans."""
     from pandaset_build.engine.executors import make_executor
     from pandaset_build.stages.distort import distort
 
-    opened = open_build(build, recipe, restart, force)
-    finish(distort(opened, make_executor(executor.value, workers, ray_address)))
+    with build_lock(build):
+        opened = open_build(build, recipe, restart, force, create=False)
+        finish(distort(opened, make_executor(executor.value, workers, ray_address), retry_failed))
 
 
 @app.command("score")
@@ -153,23 +189,25 @@ def score_command(
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
     force: ForceOpt = False,
+    retry_failed: RetryFailedOpt = False,
 ) -> None:
     """Score every region and image of every version against the clean reference."""
     from pandaset_build.engine.executors import make_executor
     from pandaset_build.stages.score import score
 
-    opened = open_build(build, recipe, restart, force)
-    gpus = 1 if device.startswith("cuda") else 0
-    finish(
-        score(
+    with build_lock(build):
+        opened = open_build(build, recipe, restart, force, create=False)
+        gpus = 1 if device.startswith("cuda") else 0
+        report = score(
             opened,
             make_executor(executor.value, workers, ray_address, gpus),
             device=device,
             metric=metric,
             weights=str(weights) if weights else None,
             batch_size=batch_size,
+            retry_failed=retry_failed,
         )
-    )
+        finish(report)
 
 
 @app.command("preview")
@@ -183,8 +221,9 @@ def preview_command(
     """Write contact sheets of one image: every sub-type and level, and its 16 versions."""
     from pandaset_build.stages.preview import preview
 
-    for path in preview(open_build(build, recipe), tag):
-        console.print(f"wrote {path}")
+    with build_lock(build):
+        for path in preview(reading(build, recipe, (drift.INGEST,)), tag):
+            console.print(f"wrote {path}")
 
 
 @app.command("export")
@@ -196,7 +235,8 @@ def export_command(
     """Write the Hugging Face parquet export, the PandaBench layout, or LLaVA conversations."""
     from pandaset_build.stages.export import export
 
-    summary = export(open_build(build, recipe), layout.value)
+    with build_lock(build):
+        summary = export(reading(build, recipe), layout.value)
     console.print(
         f"export {layout.value}: {summary.files} files in {summary.folder}, "
         f"{summary.rows_per_second:.0f} rows/s, rows {summary.rows}"
@@ -222,11 +262,12 @@ def publish_command(
     """Upload export/hf (and the benches, PandaBench layout) to a Hugging Face dataset repo."""
     from pandaset_build.stages.publish import describe, plan_publish, publish
 
-    plan = plan_publish(open_build(build), repo, bench, pandabench)
-    if dry_run:
-        print(describe(plan))
-        return
-    url = publish(plan, private, endpoint)
+    with build_lock(build):
+        plan = plan_publish(open_build(build, create=False), repo, bench, pandabench)
+        if dry_run:
+            print(describe(plan))
+            return
+        url = publish(plan, private, endpoint)
     console.print(f"published {len(plan.files) + 1} files to {repo}: {url}")
 
 
@@ -243,7 +284,8 @@ def split_bench_command(
     from pandaset_build.labels.pairs import DIFFICULTIES
     from pandaset_build.stages.bench import split_bench
 
-    summary = split_bench(open_build(build, recipe), manifest)
+    with build_lock(build):
+        summary = split_bench(reading(build, recipe), manifest)
     console.print(f"bench ({summary.selection}): {summary.pairs} pairs in {summary.folder}")
     for kind in sorted(set(DIFFICULTIES) - set(summary.pairs)):
         console.print(f"bench {kind}: no {kind} pairs with the recipe's versions: not written")
@@ -254,8 +296,9 @@ def report_command(build: BuildOpt = Path("build"), recipe: RecipeOpt = None) ->
     """Label statistics (table, JSON, plot) and sample sheets of a scored build."""
     from pandaset_build.stages.report import report
 
-    for path in report(open_build(build, recipe), console):
-        console.print(f"wrote {path}")
+    with build_lock(build):
+        for path in report(reading(build, recipe), console):
+            console.print(f"wrote {path}")
 
 
 @app.command("gallery")
@@ -272,11 +315,28 @@ def gallery_command(
     """A static gallery of the benches and a dataset sample: open gallery/index.html from disk."""
     from pandaset_build.gallery import build_gallery
 
-    summary = build_gallery(open_build(build, recipe), out, sample)
+    with build_lock(build):
+        summary = build_gallery(reading(build, recipe), out, sample)
     console.print(
         f"gallery: {summary.pairs} pairs of {summary.images} images in {summary.seconds:.1f} s; "
         f"open {(summary.folder / 'index.html').resolve().as_uri()}"
     )
+
+
+@app.command("status")
+def status_command(build: BuildOpt = Path("build"), as_json: JsonOpt = False) -> None:
+    """What the build holds and lacks: shards, images, failures, staleness, disk, time left."""
+    import json
+
+    from rich.console import Console
+
+    from pandaset_build.stages.status import build_status, print_status
+
+    found = build_status(build)
+    if as_json:
+        print(json.dumps(found.to_json(), indent=2))
+    else:
+        print_status(found, Console(soft_wrap=True))
 
 
 @app.command("run")
@@ -297,43 +357,67 @@ def run_command(
     workers: WorkersOpt = 1,
     executor: ExecutorOpt = ExecutorKind.local,
     ray_address: RayAddressOpt = "local",
+    limit: LimitOpt = None,
+    tags: TagsOpt = None,
     panda: Annotated[
         str | None,
         typer.Option("--panda", help="Then train PANDA with this recipe and evaluate on Hard."),
     ] = None,
     random_backbone: RandomBackboneOpt = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print what each stage would write and a time estimate (measured on a few of "
+            "the images); do nothing.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
     restart: RestartOpt = False,
     force: ForceOpt = False,
+    retry_failed: RetryFailedOpt = False,
 ) -> None:
     """Run every dataset stage in order on one source (the quickstart uses the demo data)."""
     from pandaset_build.cli.models import eval_panda_command, train_panda_command
 
+    if dry_run:
+        from pandaset_build.stages.estimate import estimate_run, print_estimate
+
+        chosen = build_recipe(build, recipe, restart)
+        found = estimate_run(
+            build, chosen, source.value, root, limit=limit, tags=tags, device=device,
+            workers=workers,
+        )  # fmt: skip
+        if as_json:
+            import json
+
+            print(json.dumps(found.to_json(), indent=2))
+        else:
+            from rich.console import Console
+
+            print_estimate(found, Console())
+        return
     common = {"workers": workers, "executor": executor, "ray_address": ray_address, "build": build}
-    ingest_command(
-        source=source,
-        root=root,
-        depth=depth,
-        split=split,
-        annotations=annotations,
-        images=images,
-        masks=masks,
-        mask_encoding=mask_encoding,
-        mask_background=mask_background,
-        recipe=recipe,
-        restart=restart,
-        force=force,
-        **common,
-    )
-    distort_command(**common)
-    score_command(device=device, metric=metric, weights=weights, batch_size=batch_size, **common)
-    export_command(layout=Layout.hf, build=build)
-    export_command(layout=Layout.pandabench, build=build)
-    split_bench_command(manifest=None, build=build)
-    report_command(build=build)
-    if panda is not None:
-        train_panda_command(
-            recipe=panda, device=device, random_backbone=random_backbone, build=build
-        )
-        eval_panda_command(checkpoint=build / "panda" / "last.pth", device=device, build=build)
+    with build_lock(build):
+        ingest_command(
+            source=source, root=root, depth=depth, split=split, annotations=annotations,
+            images=images, masks=masks, mask_encoding=mask_encoding,
+            mask_background=mask_background, recipe=recipe, restart=restart, force=force,
+            limit=limit, tags=tags, retry_failed=retry_failed, **common,
+        )  # fmt: skip
+        distort_command(retry_failed=retry_failed, **common)
+        score_command(
+            device=device, metric=metric, weights=weights, batch_size=batch_size,
+            retry_failed=retry_failed, **common,
+        )  # fmt: skip
+        export_command(layout=Layout.hf, build=build)
+        export_command(layout=Layout.pandabench, build=build)
+        split_bench_command(manifest=None, build=build)
+        report_command(build=build)
+        if panda is not None:
+            train_panda_command(
+                recipe=panda, device=device, random_backbone=random_backbone, build=build
+            )
+            eval_panda_command(checkpoint=build / "panda" / "last.pth", device=device, build=build)

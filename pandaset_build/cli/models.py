@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,14 +22,26 @@ from pandaset_build.cli.options import (
 )
 from pandaset_build.errors import UsageError
 from pandaset_build.store.atomic import write_json_atomic
+from pandaset_build.store.build import build_lock
+from pandaset_build.store.layout import BuildLayout
 
 if TYPE_CHECKING:
+    from pandaset_build.config.panda import PandaConfig
     from pandaset_build.pairsets import PairSource
 
 PandaRecipeOpt = Annotated[str, typer.Option("--recipe", help="PANDA recipe file or name.")]
 BackboneWeightsOpt = Annotated[
     Path | None, typer.Option("--backbone-weights", help="Local DINOv2 ViT-S/14 weights file.")
 ]
+
+
+def build_in_use(build: Path, *paths: Path) -> AbstractContextManager[None]:
+    """The build's lock when one of `paths` (read or written) lies inside an existing build."""
+    root = build.resolve()
+    inside = any(p.resolve().is_relative_to(root) for p in paths)
+    if inside and BuildLayout(build).build_file.exists():
+        return build_lock(build)
+    return nullcontext()
 
 
 def _pairs(path: Path, split: str, mode: str, max_pairs: int | None, seed: int) -> PairSource:
@@ -55,20 +68,37 @@ def train_panda_command(
 ) -> None:
     """Train PANDA (or a probe baseline) on an export; resumes from the last checkpoint."""
     from pandaset_build.config.panda import load_panda_config
-    from pandaset_build.errors import InputNotFound
-    from pandaset_build.panda.train import train
 
     cfg = load_panda_config(recipe)
     data = data or build / "export" / "hf"
+    out = out or build / "panda"
+    with build_in_use(build, data, out):
+        checkpoint = _train(cfg, data, out, device, no_resume, backbone_weights, random_backbone)
+    console.print(f"wrote {checkpoint}")
+
+
+def _train(
+    cfg: PandaConfig,
+    data: Path,
+    out: Path,
+    device: str,
+    no_resume: bool,
+    backbone_weights: Path | None,
+    random_backbone: bool,
+) -> Path:
+    """Open the train and val pairs of `data` and train into `out`; the last checkpoint."""
+    from pandaset_build.errors import InputNotFound
+    from pandaset_build.panda.train import train
+
     train_source = _pairs(data, cfg.data.train_split, "all", cfg.data.max_pairs, cfg.train.seed)
     try:
         val_source = _pairs(data, cfg.data.val_split, "all", cfg.data.max_pairs, cfg.train.seed)
     except InputNotFound:
         val_source = None
-    checkpoint = train(
+    return train(
         cfg,
         data,
-        out or build / "panda",
+        out,
         device,
         resume=not no_resume,
         backbone_weights=backbone_weights,
@@ -77,7 +107,6 @@ def train_panda_command(
         train_source=train_source,
         val_source=val_source,
     )
-    console.print(f"wrote {checkpoint}")
 
 
 @app.command("eval-panda")
@@ -109,18 +138,19 @@ def eval_panda_command(
     bench = bench or build / "bench" / "hard"
     name = checkpoint.parent.name if checkpoint else "random"
     out = out or build / "eval" / f"{name}-{bench.name}"
-    source = _pairs(bench, split, mode.value, None, 0)
-    model = checkpoint if checkpoint else RandomBaseline()
     graphs_dir = out / "graphs"
-    result = evaluate(
-        model,
-        source,
-        device=device,
-        batch_size=batch_size or 1,
-        graphs_dir=graphs_dir,
-        png_dir=out,
-    )
-    write_json_atomic(out / "metrics.json", result)
+    with build_in_use(build, bench, out):
+        source = _pairs(bench, split, mode.value, None, 0)
+        model = checkpoint if checkpoint else RandomBaseline()
+        result = evaluate(
+            model,
+            source,
+            device=device,
+            batch_size=batch_size or 1,
+            graphs_dir=graphs_dir,
+            png_dir=out,
+        )
+        write_json_atomic(out / "metrics.json", result)
     graphs = sorted(graphs_dir.glob("*.json"))
     print(format_table(result, name))
     console.print(f"wrote {out / 'metrics.json'} and {len(graphs)} graphs")
@@ -174,8 +204,9 @@ def eval_mllm_command(
 
     bench = bench or build / "bench" / "hard"
     out = out or build / "eval-mllm" / f"{model.replace('/', '_')}-{bench.name}"
-    eval_mllm(
-        bench, model, api_base, out, prompt_type.value, hints, runs, concurrency, timeout,
-        max_retries, templates, limit, prompts=prompts.value, api_key_env=api_key_env,
-        temperature=temperature, max_tokens=max_tokens, max_tokens_field=max_tokens_field.value,
-    )  # fmt: skip
+    with build_in_use(build, bench, out):
+        eval_mllm(
+            bench, model, api_base, out, prompt_type.value, hints, runs, concurrency, timeout,
+            max_retries, templates, limit, prompts=prompts.value, api_key_env=api_key_env,
+            temperature=temperature, max_tokens=max_tokens, max_tokens_field=max_tokens_field.value,
+        )  # fmt: skip

@@ -79,3 +79,23 @@ RandomBackboneOpt = Annotated[
         "--random-backbone", help="Random backbone weights: for offline demos and tests only."
     ),
 ]
+RetryFailedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed",
+        help="Also redo the shards whose records list failures, whose input files changed since, "
+        "or that were made with other settings.",
+    ),
+]
+LimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit", min=1, help="Ingest N images: the first N tags in the order of a seeded hash."
+    ),
+]
+TagsOpt = Annotated[
+    Path | None, typer.Option("--tags", help="Ingest only these tags (a file, one per line).")
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON (for scripts); run: with --dry-run.")
+]

@@ -290,6 +290,7 @@ class Recipe(Strict):
     comparison: Comparison = Comparison()
     bench: Bench = Bench()
     export: Export = Export()
+    min_image_side: int = Field(32, ge=1)  # smaller images are rejected at ingest (DepictQA's)
 
     @field_validator("splits")
     @classmethod

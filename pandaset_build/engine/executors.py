@@ -3,33 +3,55 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
+from pandaset_build.engine.progress import Sink, listen
 from pandaset_build.engine.shards import ShardRecord, ShardTask, lost_record, run_shard_task
+from pandaset_build.engine.worker import init_worker, relay
 from pandaset_build.errors import UsageError
 
 
 class Executor(Protocol):
-    def run(self, tasks: list[ShardTask[Any]]) -> Iterator[ShardRecord]: ...
+    def run(
+        self, tasks: list[ShardTask[Any]], progress: Sink | None = None
+    ) -> Iterator[ShardRecord]: ...
 
 
 class LocalExecutor:
-    """Runs shard tasks in this process (workers=1) or in a spawn-started process pool."""
+    """Runs shard tasks in this process (workers=1) or in a spawn-started process pool.
+
+    Pool workers die with this process (`engine.worker`) and send item counts to `progress`.
+    """
 
     def __init__(self, workers: int = 1) -> None:
         if workers < 1:
             raise UsageError(f"--workers must be at least 1, got {workers}")
         self.workers = workers
 
-    def run(self, tasks: list[ShardTask[Any]]) -> Iterator[ShardRecord]:
+    def run(
+        self, tasks: list[ShardTask[Any]], progress: Sink | None = None
+    ) -> Iterator[ShardRecord]:
         if self.workers == 1 or len(tasks) <= 1:
-            yield from map(run_shard_task, tasks)
+            previous = listen(progress)
+            try:
+                yield from map(run_shard_task, tasks)
+            finally:
+                listen(previous)
             return
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+        with (
+            relay(context, progress) as queue,
+            ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=init_worker,
+                initargs=(os.getpid(), queue),
+            ) as pool,
+        ):
             futures = {pool.submit(run_shard_task, task): task for task in tasks}
             for future in as_completed(futures):
                 try:

@@ -44,7 +44,8 @@ class RayExecutor:
                 ray.init(address=self.address, log_to_driver=False)
         return ray
 
-    def run(self, tasks: list[ShardTask[Any]]) -> Iterator[ShardRecord]:
+    def run(self, tasks: list[ShardTask[Any]], progress: Any = None) -> Iterator[ShardRecord]:
+        """Run the tasks; item counts come with each record (`progress` is not streamed)."""
         if not tasks:
             return
         ray = self._connect()

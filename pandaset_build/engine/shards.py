@@ -1,7 +1,8 @@
 """Shards, per-item outcomes and completion records: the unit of work of every stage.
 
 A shard's completion record `_done/<stage>/<shard>.json` is written last, by the task that did
-the work; it is the only thing a rerun trusts (`read_record`).
+the work; it is the only thing a rerun trusts (`read_record`). It keeps the stamp (size, mtime,
+SHA-256) of every file the shard read and wrote, so a later change is noticed (`engine.drift`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from pandaset_build.engine import progress
 from pandaset_build.store.atomic import write_json_atomic
 from pandaset_build.store.build import Build
+from pandaset_build.store.fingerprints import Stamp, stamp
 
 OptionsT = TypeVar("OptionsT")
 
@@ -43,18 +47,29 @@ class Failure:
 
 @dataclass
 class ShardOutcome:
-    """What a shard function reports: item counts by kind and per-item failures."""
+    """What a shard function reports: item counts, per-item failures, files read and written."""
 
     counts: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
 
     def add(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
+        progress.emit(key, n)
 
     def fail(self, file: str, reason: str) -> None:
         """Record a failed item (counted as `failed`)."""
         self.failures.append(Failure(file, reason))
         self.add("failed")
+
+    def read(self, *paths: str | Path | None) -> None:
+        """Note input files (absent ones too): their stamps go into the completion record."""
+        self.inputs.extend(str(p) for p in paths if p is not None)
+
+    def wrote(self, *paths: str | Path) -> None:
+        """Note output files: their stamps go into the completion record."""
+        self.outputs.extend(str(p) for p in paths)
 
 
 @dataclass
@@ -70,6 +85,8 @@ class ShardRecord:
     fingerprint: str = ""
     skipped: bool = False
     error: str | None = None
+    inputs: dict[str, Stamp | None] = field(default_factory=dict)
+    outputs: dict[str, Stamp | None] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ShardRecord:
@@ -78,6 +95,32 @@ class ShardRecord:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def images(self) -> int:
+        return self.counts.get("images", 0)
+
+
+def stamp_key(build: Build, path: str | Path, root: Path | None = None) -> str:
+    """How a file is named in a record: relative to the build inside it, else absolute."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(root or build.root.resolve()).as_posix()
+    except ValueError:
+        return str(resolved)
+
+
+def stamp_path(build: Build, key: str) -> Path:
+    """The file a record's key names (the inverse of `stamp_key`)."""
+    path = Path(key)
+    return path if path.is_absolute() else build.root / path
+
+
+def stamps(build: Build, paths: Sequence[str]) -> dict[str, Stamp | None]:
+    """Key -> stamp of every file, in sorted key order."""
+    root = build.root.resolve()
+    keys = {stamp_key(build, p, root): p for p in paths}
+    return {key: stamp(keys[key]) for key in sorted(keys)}
 
 
 ShardFunction = Callable[[Build, Shard, OptionsT], ShardOutcome]
@@ -108,19 +151,25 @@ def make_shards(stage: str, tags: Sequence[str], items: Sequence[Any], size: int
     ]
 
 
-def read_record(build: Build, shard: Shard, fingerprint: str = "") -> ShardRecord | None:
-    """The completion record of a shard, if it covers the same tags with the same settings."""
+def read_record(build: Build, shard: Shard, fingerprint: str | None = "") -> ShardRecord | None:
+    """The completion record of a shard, if it covers the same tags with the same settings.
+
+    With `fingerprint` None the settings are not compared (the caller does).
+    """
     path = build.layout.done_record(shard.stage, shard.name)
     if not path.exists():
         return None
     record = ShardRecord.from_json(json.loads(path.read_text()))
-    same = tuple(record.tags) == shard.tags and record.fingerprint == fingerprint
+    same = tuple(record.tags) == shard.tags
+    if fingerprint is not None:
+        same = same and record.fingerprint == fingerprint
     return record if same else None
 
 
 def run_shard_task(task: ShardTask[Any]) -> ShardRecord:
     """Run one shard and write its completion record last; the same function on every executor."""
     start = time.perf_counter()
+    progress.begin(task.shard.stage, task.shard.name)
     try:
         outcome = task.function(task.build, task.shard, task.options)
     except Exception as err:
@@ -134,6 +183,8 @@ def run_shard_task(task: ShardTask[Any]) -> ShardRecord:
         failures=list(outcome.failures),
         seconds=round(time.perf_counter() - start, 4),
         fingerprint=task.fingerprint,
+        inputs=stamps(task.build, outcome.inputs),
+        outputs=stamps(task.build, outcome.outputs),
     )
     path = task.build.layout.done_record(record.stage, record.shard)
     write_json_atomic(path, record.to_json())

@@ -14,7 +14,10 @@ MAX_FAILURES_SHOWN = 20
 def print_summary(report: StageReport, console: Console) -> None:
     """Counts, failures and time of a stage run."""
     skipped = sum(r.skipped for r in report.records)
-    table = Table(title=f"{report.stage}: {len(report.records)} shards ({skipped} already done)")
+    retried = f", {report.retried} redone" if report.retried else ""
+    table = Table(
+        title=f"{report.stage}: {len(report.records)} shards ({skipped} already done{retried})"
+    )
     table.add_column("count")
     table.add_column("value", justify="right")
     for key, n in sorted(report.totals().items()):
@@ -37,3 +40,10 @@ def print_summary(report: StageReport, console: Console) -> None:
     for record in report.errors:
         error = escape(record.error or "")
         console.print(f"[red]shard {record.stage}/{record.shard} raised[/red] {error}")
+    kept = report.done_with_failures
+    if kept:
+        items = sum(len(r.failures) for r in kept)
+        console.print(
+            f"{len(kept)} shards are done with failures ({items} items, not redone by a plain "
+            "rerun): fix or replace those inputs, then rerun with --retry-failed to redo them"
+        )

@@ -11,7 +11,14 @@ from typing import Any
 
 import torch
 import torch.distributed as torch_dist
-from rich.progress import Progress
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
@@ -98,6 +105,19 @@ def batch_signals(out: PandaOutput, batch: Batch) -> dict[str, float]:
     err = (out.score.flatten(0, 1)[valid].float() - batch["scores"].flatten(0, 1)[valid]).abs()
     signals["score_mae"] = float(err.mean())
     return signals
+
+
+def train_progress(disable: bool) -> Progress:
+    """Steps of the epoch, its mean loss so far, and the time left in the epoch."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps, loss {task.fields[loss]}"),
+        TimeRemainingColumn(),
+        TimeElapsedColumn(),
+        disable=disable,
+    )
 
 
 def _loader(
@@ -196,17 +216,18 @@ def train(
     train_set = _dataset(cfg, train_source, train=True)
     accumulate = cfg.train.accumulation_steps(rt.world)
     epoch_loss = float("nan")
-    with Progress(disable=not rt.main) as progress:
+    with train_progress(disable=not rt.main) as progress:
         for epoch in range(start + 1, cfg.train.epochs + 1):
             torch.manual_seed(cfg.train.seed + rt.rank + 1000 * epoch)
             loader = _loader(train_set, cfg, rt, epoch, train=True)
-            task = progress.add_task(f"epoch {epoch}/{cfg.train.epochs}", total=len(loader))
+            task = progress.add_task(
+                f"epoch {epoch}/{cfg.train.epochs}", total=len(loader), loss="-"
+            )
             net.train()
             losses = []
             optimizer.zero_grad(set_to_none=True)
             pending = False  # some micro-batch of the current optimizer step was back-propagated
             for step, batch in enumerate(loader):
-                progress.advance(task)
                 # micro-batches of this optimizer step (fewer in the epoch's last one); under
                 # DDP every micro-batch all-reduces, so a skipped last one loses nothing
                 window = min(accumulate, len(loader) - step // accumulate * accumulate)
@@ -224,6 +245,8 @@ def train(
                             event="step", epoch=epoch, step=step, loss=losses[-1], **terms,
                             **signals,
                         )  # fmt: skip
+                mean = f"{sum(losses) / len(losses):.4f}" if losses else "-"
+                progress.update(task, advance=1, loss=mean)
                 if pending and ((step + 1) % accumulate == 0 or step + 1 == len(loader)):
                     scaler.step(optimizer)
                     scaler.update()

@@ -12,8 +12,7 @@ from typing import Any
 from PIL import Image
 
 from pandaset_build.errors import BadInput
-
-IMAGE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+from pandaset_build.store.images import IMAGE_ERRORS, ORIENTATIONS, SWAPS_AXES, image_format
 
 
 @dataclass(frozen=True)
@@ -59,10 +58,33 @@ def require_keys(path: Path, data: Any, keys: Iterable[str]) -> None:
 
 
 def image_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) of an image after decoding all of its pixels."""
+    """(width, height) of an image as displayed (EXIF orientation applied), after decoding all
+    of its pixels."""
     with reading(path, "image"), Image.open(path) as img:
         img.load()
-        return img.size
+        width, height = img.size
+    if image_format(path).orientation in SWAPS_AXES:
+        return height, width
+    return width, height
+
+
+def check_mask_size(
+    mask_path: str | Path, shape: tuple[int, ...], image_path: str | Path, width: int, height: int
+) -> None:
+    """Raise BadInput unless a mask of `shape` (h, w) fits its image as displayed.
+
+    A mask that fits the image before its EXIF orientation is applied is named as such."""
+    if tuple(shape[:2]) == (height, width):
+        return
+    problem = f"mask is {shape[1]}x{shape[0]} but its image is {width}x{height}"
+    orientation = image_format(image_path).orientation
+    if orientation in SWAPS_AXES and tuple(shape[:2]) == (width, height):
+        problem += (
+            f" as displayed: the mask fits the image before its EXIF orientation "
+            f"({orientation}: {ORIENTATIONS[orientation]}) is applied, but masks must match "
+            "the displayed image: turn the mask the same way, or remove the image's tag"
+        )
+    raise BadInput(mask_path, problem)
 
 
 def collect(

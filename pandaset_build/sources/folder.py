@@ -31,7 +31,14 @@ from PIL import Image
 
 from pandaset_build.config import vocab
 from pandaset_build.errors import BadInput
-from pandaset_build.sources.common import Item, collect, image_size, read_json, reading
+from pandaset_build.sources.common import (
+    Item,
+    check_mask_size,
+    collect,
+    image_size,
+    read_json,
+    reading,
+)
 from pandaset_build.sources.overlaps import Disjoint, make_disjoint
 from pandaset_build.store.masks import rgb_to_ids
 from pandaset_build.store.records import Region, SourceRecord, region_from_mask
@@ -184,10 +191,7 @@ def warn_absent(p: dict[str, Any], present: set[int]) -> None:
 def id_regions(p: dict[str, Any], width: int, height: int) -> list[Region]:
     """One region per id other than the background in ascending order, named from the sidecar."""
     ids, mode = mask_ids(p["mask"], p["encoding"])
-    if ids.shape != (height, width):
-        raise BadInput(
-            p["mask"], f"mask is {ids.shape[1]}x{ids.shape[0]} but its image is {width}x{height}"
-        )
+    check_mask_size(p["mask"], ids.shape, p["image"], width, height)
     background = p["background"]
     if any(s["id"] == background for s in p["segments"]):
         raise BadInput(
@@ -227,7 +231,7 @@ def check_metadata(folder: Path, files: list[Path]) -> None:
         )
 
 
-def binary_mask(path: Path, width: int, height: int) -> np.ndarray:
+def binary_mask(path: Path, image: str, width: int, height: int) -> np.ndarray:
     """A per-mask PNG as a boolean mask: pixels whose value is not 0 (any channel)."""
     with reading(path, "mask"), Image.open(path) as img:
         img.load()
@@ -235,10 +239,7 @@ def binary_mask(path: Path, width: int, height: int) -> np.ndarray:
             raise BadInput(path, f"cannot read a mode {img.mode} PNG as a mask; save it as grey")
         pixels = np.asarray(img)
     mask = pixels.any(axis=2) if pixels.ndim == 3 else pixels != 0
-    if mask.shape != (height, width):
-        raise BadInput(
-            path, f"mask is {mask.shape[1]}x{mask.shape[0]} but its image is {width}x{height}"
-        )
+    check_mask_size(path, mask.shape, image, width, height)
     return mask
 
 
@@ -249,7 +250,7 @@ def per_mask_regions(p: dict[str, Any], width: int, height: int) -> tuple[list[R
     if not files:
         raise BadInput(folder, "per-mask folder holds no PNG")
     check_metadata(folder, files)
-    disjoint = make_disjoint([binary_mask(f, width, height) for f in files])
+    disjoint = make_disjoint([binary_mask(f, p["image"], width, height) for f in files])
     keys = [int(f.stem) if f.stem.isdigit() else None for f in files]
     warn_absent(p, {k for k in keys if k is not None})
     names = ["" if key is not None else f.stem for key, f in zip(keys, files, strict=True)]

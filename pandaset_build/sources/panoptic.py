@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from pandaset_build.errors import BadInput
-from pandaset_build.sources.common import Item, image_size, reading
+from pandaset_build.sources.common import Item, check_mask_size, image_size, reading
 from pandaset_build.store.masks import panoptic_ids
 from pandaset_build.store.records import Region, SourceRecord, region_from_mask
 
@@ -53,15 +53,11 @@ def segment_payloads(
     return out
 
 
-def read_ids(mask_path: str, width: int, height: int) -> np.ndarray:
-    """Segment ids of a panoptic PNG, checked to have the image's size."""
+def read_ids(mask_path: str, image_path: str, width: int, height: int) -> np.ndarray:
+    """Segment ids of a panoptic PNG, checked to have the size of the displayed image."""
     with reading(mask_path, "mask"):
         ids = panoptic_ids(mask_path)
-    if ids.shape != (height, width):
-        raise BadInput(
-            mask_path,
-            f"mask is {ids.shape[1]}x{ids.shape[0]} but its image is {width}x{height}",
-        )
+    check_mask_size(mask_path, ids.shape, image_path, width, height)
     return ids
 
 
@@ -96,7 +92,7 @@ def load_panoptic(item: Item) -> SourceRecord:
     """Decode and check an item whose payload has image, mask, segments, split, relations."""
     p = item.payload
     width, height = image_size(p["image"])
-    ids = read_ids(p["mask"], width, height)
+    ids = read_ids(p["mask"], p["image"], width, height)
     return SourceRecord(
         tag=item.tag,
         source=item.source,

@@ -27,8 +27,10 @@ class DistortOptions:
 def distort_shard(build: Build, shard: Shard, options: DistortOptions) -> ShardOutcome:
     """Render every version of every image of a shard, then write the shard's plans."""
     outcome = ShardOutcome()
+    outcome.read(*sorted({path for _, path in shard.items}))
     plan_rows: list[Row] = []
     for source in read_sources(shard.items):
+        outcome.read(source.image_path, source.depth_path, source.isp_path)
         plans = plan_image(build.recipe, source)
         try:
             frame = load_frame(build.recipe, source, plans)
@@ -42,6 +44,7 @@ def distort_shard(build: Build, shard: Shard, options: DistortOptions) -> ShardO
             rendered = render_fast(frame, version_plans)
             path = build.layout.version_image(version, source.split, source.tag)
             write_png(path, rendered, build.recipe.png_encoder, build.recipe.png_level)
+            outcome.wrote(path)
             outcome.add("versions")
         for plan in plans:
             outcome.add(f"distortion:{plan.distortion}")
@@ -49,16 +52,17 @@ def distort_shard(build: Build, shard: Shard, options: DistortOptions) -> ShardO
         plan_rows.extend(plan.to_row() for plan in plans)
         outcome.add("images")
     write_table(build.layout.plan_shard(shard.name), plan_rows, PLANS)
+    outcome.wrote(build.layout.plan_shard(shard.name))
     return outcome
 
 
-STAGE = Stage("distort", distort_shard)
+STAGE = Stage("distort", distort_shard, reads=("ingest",))
 
 
-def distort(build: Build, executor: Executor) -> StageReport:
+def distort(build: Build, executor: Executor, retry_failed: bool = False) -> StageReport:
     """Render the versions of every ingested image; rerunning skips completed shards."""
     index = source_index(build)
     if not index:
         raise MissingStageOutputs(f"{build.layout.sources}: no ingested images: run `ingest` first")
     shards = make_shards(STAGE.name, [tag for tag, _ in index], index, build.recipe.shard_size)
-    return STAGE.run(build, shards, DistortOptions(), executor)
+    return STAGE.run(build, shards, DistortOptions(), executor, retry_failed=retry_failed)

@@ -13,8 +13,8 @@ from pandaset_build.errors import BadInput
 from pandaset_build.iqa.batching import PairKey, PairScorer
 from pandaset_build.iqa.crops import bucket_shape, region_crops, resize_to
 from pandaset_build.iqa.metric import Metric, load_metric
-from pandaset_build.store.build import Build
-from pandaset_build.store.catalog import read_sources, source_index
+from pandaset_build.store.build import Build, build_lock
+from pandaset_build.store.catalog import read_sources, region_crops_total, source_index
 from pandaset_build.store.images import read_rgb
 from pandaset_build.store.masks import decode_mask
 from pandaset_build.store.records import Row, ScoreRow, SourceRecord
@@ -105,8 +105,12 @@ def score_shard(build: Build, shard: Shard, options: ScoreOptions) -> ShardOutco
     torch.set_num_threads(build.recipe.scoring.cpu_threads)
     metric = cached_metric(options, shard_device(options.device, shard.index))
     outcome = ShardOutcome()
+    outcome.read(*sorted({path for _, path in shard.items}))
     rows: list[Row] = []
     for source in read_sources(shard.items):
+        versions = build.recipe.versions
+        outcome.read(source.image_path)
+        outcome.read(*(build.layout.version_image(v, source.split, source.tag) for v in versions))
         try:
             image_rows = score_image(build, source, metric, options.batch_size)
         except BadInput as err:
@@ -116,10 +120,11 @@ def score_shard(build: Build, shard: Shard, options: ScoreOptions) -> ShardOutco
         outcome.add("images")
         outcome.add("regions scored", sum(r.region_id is not None for r in image_rows))
     write_table(build.layout.score_shard(shard.name), rows, SCORES)
+    outcome.wrote(build.layout.score_shard(shard.name))
     return outcome
 
 
-STAGE = Stage("score", score_shard)
+STAGE = Stage("score", score_shard, reads=("ingest", "distort"), after="distort")
 
 
 def score(
@@ -130,8 +135,10 @@ def score(
     weights: str | None = None,
     batch_size: int | None = None,
     random_weights: bool = False,
+    retry_failed: bool = False,
 ) -> StageReport:
-    """Score every distorted image; the metric is loaded up front so errors come before work."""
+    """Score every distorted image; inputs are checked, then the metric is loaded up front (if
+    there is work) so errors come before work."""
     options = ScoreOptions(
         metric=metric or build.recipe.scoring.metric,
         device=device,
@@ -139,7 +146,16 @@ def score(
         random_weights=random_weights,
         batch_size=batch_size or build.recipe.scoring.batch_size,
     )
-    cached_metric(options, options.device)
     index = source_index(build)
     shards = make_shards(STAGE.name, [tag for tag, _ in index], index, build.recipe.shard_size)
-    return STAGE.run(build, shards, options, executor, fingerprint=options.fingerprint)
+    with build_lock(build.root):
+        plan = STAGE.plan(
+            build, shards, options, fingerprint=options.fingerprint, retry_failed=retry_failed
+        )
+        if plan.tasks:
+            cached_metric(options, options.device)
+        crops = region_crops_total(index, [task.shard.tags for task in plan.tasks])
+        return STAGE.run(
+            build, shards, options, executor, fingerprint=options.fingerprint, plan=plan,
+            units={"regions scored": crops * len(build.recipe.versions)},
+        )  # fmt: skip

@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from typing import Any
 
 from pandaset_build import __version__
 from pandaset_build.config.recipe import Recipe, load_recipe, recipe_from_dict
-from pandaset_build.errors import BuildError
+from pandaset_build.errors import BuildError, MissingStageOutputs
 from pandaset_build.store.atomic import is_temporary, write_json_atomic
 from pandaset_build.store.layout import BuildLayout
 
@@ -36,31 +37,28 @@ class Build:
 
 def open_build(
     root: str | Path,
-    recipe: str | Path | None = None,
+    recipe: str | Path | Recipe | None = None,
     restart: bool = False,
     force: bool = False,
+    create: bool = True,
 ) -> Build:
     """Open or create a build; refuse a recipe whose hash differs from the recorded one.
 
     `restart` deletes the build's own entries (those listed in its build.json) and starts over;
-    anything else in the folder is kept, and its presence is refused unless `force`.
+    anything else in the folder is kept, and its presence is refused unless `force`. Without
+    `create`, a folder that holds no build is refused (commands after `ingest`).
     """
     root = Path(root)
     record_path = BuildLayout(root).build_file
     recorded = read_build_record(root)
-    if recipe is None:
-        if recorded is not None:
-            return Build(root, recipe_from_dict(recorded["recipe"], source=record_path))
-        recipe = "default"
-    resolved = load_recipe(recipe)
+    if recorded is None and not create:
+        raise MissingStageOutputs(
+            f"{root}: no build here (no build.json): run `ingest` first, or check --build"
+        )
+    resolved = build_recipe(root, recipe, restart)
+    if recipe is None and recorded is not None:
+        return Build(root, resolved)
     if recorded is not None and recorded["recipe_hash"] != resolved.digest():
-        if not restart:
-            raise BuildError(
-                f"{root}: built with recipe {recorded['recipe']['name']!r} "
-                f"(hash {recorded['recipe_hash'][:12]}), but {recipe} has hash "
-                f"{resolved.digest()[:12]}; use another --build directory, or --restart to "
-                "delete this build's outputs and start over"
-            )
         with build_lock(root):
             clear_build(root, recorded, force)
         recorded = None
@@ -75,9 +73,42 @@ def open_build(
                 "seed": resolved.seed,
                 "entries": list(BuildLayout.ENTRIES),
                 "recipe": resolved.model_dump(mode="json"),
+                "split_order": list(resolved.splits),
             },
         )
     return Build(root, resolved)
+
+
+def build_recipe(
+    root: str | Path, recipe: str | Path | Recipe | None = None, restart: bool = False
+) -> Recipe:
+    """The recipe a command on `root` uses, checked against the recorded one; writes nothing.
+
+    Without `recipe`: the recorded recipe, or `default` for a new build. Another recipe than the
+    recorded one is refused unless `restart`.
+    """
+    root = Path(root)
+    recorded = read_build_record(root)
+    if recipe is None and recorded is not None:
+        return recorded_recipe(root, recorded)
+    resolved = recipe if isinstance(recipe, Recipe) else load_recipe(recipe or "default")
+    if recorded is not None and recorded["recipe_hash"] != resolved.digest() and not restart:
+        raise BuildError(
+            f"{root}: built with recipe {recorded['recipe']['name']!r} "
+            f"(hash {recorded['recipe_hash'][:12]}), but {recipe} has hash "
+            f"{resolved.digest()[:12]}; use another --build directory, or --restart to "
+            "delete this build's outputs and start over"
+        )
+    return resolved
+
+
+def recorded_recipe(root: Path, recorded: dict[str, Any]) -> Recipe:
+    """The recipe build.json records, its splits in their recipe order (the JSON sorts keys,
+    and the split rule assigns tags by the order of the splits)."""
+    data = dict(recorded["recipe"])
+    order = recorded.get("split_order") or list(data["splits"])
+    data["splits"] = {name: data["splits"][name] for name in order}
+    return recipe_from_dict(data, source=BuildLayout(root).build_file)
 
 
 def read_build_record(root: Path) -> dict[str, Any] | None:
@@ -103,7 +134,7 @@ def clear_build(root: Path, recorded: dict[str, Any], force: bool = False) -> li
     Entries the build did not create are kept; unless `force`, their presence is refused, so a
     build pointed at a working folder by mistake deletes nothing.
     """
-    owned = set(recorded.get("entries") or BuildLayout.ENTRIES)
+    owned = set(recorded.get("entries") or ()) | set(BuildLayout.ENTRIES)
     present = sorted(child.name for child in root.iterdir())
     foreign = [
         n for n in present if n not in owned and n != BuildLayout.LOCK and not is_temporary(n)
@@ -129,9 +160,34 @@ def clear_build(root: Path, recorded: dict[str, Any], force: bool = False) -> li
     return removed
 
 
+_held: dict[Path, int] = {}
+_held_guard = threading.Lock()
+
+
 @contextmanager
 def build_lock(root: Path) -> Iterator[None]:
-    """Hold the build's lock for a stage run; a second concurrent run is refused, naming us."""
+    """Hold the build's lock: one command that writes at a time; another is refused, naming us.
+
+    Re-entrant within a process (a command holds it while the stages it runs take it again).
+    A folder the lock had to create is removed again if nothing else was written into it, so a
+    command refused after taking the lock leaves nothing behind.
+    """
+    root = Path(root)
+    key = root.resolve()
+    with _held_guard:
+        if _held.get(key):
+            _held[key] += 1
+            nested = True
+        else:
+            nested = False
+    if nested:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[key] -= 1
+        return
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     path = BuildLayout(root).lock_file
     handle = open(path, "a+")  # noqa: SIM115 (held open for the lock's lifetime)
@@ -151,6 +207,15 @@ def build_lock(root: Path) -> Iterator[None]:
             f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(sys.argv)}"
         )
         handle.flush()
-        yield
+        with _held_guard:
+            _held[key] = 1
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held.pop(key, None)
+            if created and [p.name for p in root.iterdir()] == [BuildLayout.LOCK]:
+                path.unlink()
+                root.rmdir()
     finally:
         handle.close()

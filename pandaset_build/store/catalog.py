@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pandaset_build.store.build import Build
@@ -33,3 +35,17 @@ def read_sources(entries: tuple[SourceEntry, ...]) -> list[SourceRecord]:
         for row in pq.read_table(path, filters=[("tag", "in", tags)]).to_pylist()
     ]
     return sorted(records, key=lambda record: record.tag)
+
+
+def region_crops_total(index: list[SourceEntry], groups: Iterable[Sequence[str]]) -> int:
+    """Regions of the images of `groups` of tags (each shard's), read from the index's files."""
+    wanted = {tag for group in groups for tag in group}
+    if not wanted:
+        return 0
+    total = 0
+    for path in sorted({file for tag, file in index if tag in wanted}):
+        table = pq.read_table(path, columns=["tag", "regions"])
+        lengths = pc.list_value_length(table.column("regions")).to_pylist()
+        tags = table.column("tag").to_pylist()
+        total += sum(n for tag, n in zip(tags, lengths, strict=True) if tag in wanted)
+    return total

@@ -2,8 +2,9 @@
 
 ```
 build.json  .lock  splits.json
-sources/<source>/<shard>.parquet      plans/<shard>.parquet      scores/<shard>.parquet
-sources/<source>/predicate_classes.json
+sources/<part>/<shard>.parquet  sources/<part>/_part.json    normalised/<tag>.png
+sources/<part>/predicate_classes.json
+plans/<shard>.parquet      scores/<shard>.parquet
 versions/<version>/<split>/<tag>.png
 export/<layout>/   bench/<kind>/   report/   gallery/   preview/   panda/   eval/   eval-mllm/
 _done/<stage>/<shard>.json
@@ -39,6 +40,7 @@ class BuildLayout:
         "eval",
         "eval-mllm",
         "_done",
+        "normalised",
     )
     LOCK = ".lock"
 
@@ -59,11 +61,24 @@ class BuildLayout:
         return self.root / "sources"
 
     def source_shard(self, source: str, shard: str) -> Path:
+        """A shard of one ingested part (a source read with one set of options)."""
         return self.sources / source / f"{shard}.parquet"
 
     def source_predicates(self, source: str) -> Path:
         """The predicate names of a source that numbers them (PSG's `predicate_classes`)."""
         return self.sources / source / "predicate_classes.json"
+
+    def source_part(self, part: str) -> Path:
+        """What one ingest part was read from (`_part.json`: parquet readers skip `_` names)."""
+        return self.sources / part / "_part.json"
+
+    @property
+    def normalised(self) -> Path:
+        return self.root / "normalised"
+
+    def normalised_image(self, tag: str) -> Path:
+        """The 8-bit RGB copy of a source image a plain reader would read differently."""
+        return self.normalised / f"{tag}.png"
 
     @property
     def versions(self) -> Path:

@@ -93,6 +93,10 @@ class SourceRecord:
     isp_images: list[IspImage] = field(default_factory=list)
     overlap_share: float = 0.0  # share of the source's mask pixels given to a smaller mask
     dropped_regions: int = 0  # masks left empty by the overlap rule (or empty as given)
+    original_path: str | None = None  # the source file when image_path is the build's copy
+    bit_depth: int = 8  # bits per channel of the source file
+    colour_mode: str = ""  # the source file's mode (Pillow's name: RGB, L, P, RGBA, I;16...)
+    orientation: int = 1  # the EXIF orientation applied at ingest (1: none)
 
     @classmethod
     def from_row(cls, row: Row) -> SourceRecord:
@@ -106,6 +110,9 @@ class SourceRecord:
                 "isp_images": list(row.get("isp_images") or []),
                 "overlap_share": float(row.get("overlap_share") or 0.0),
                 "dropped_regions": int(row.get("dropped_regions") or 0),
+                "bit_depth": row.get("bit_depth") or 8,
+                "colour_mode": row.get("colour_mode") or "",
+                "orientation": row.get("orientation") or 1,
             }
         )
 

@@ -64,6 +64,10 @@ SOURCES = pa.schema(
         ("isp_images", pa.list_(ISP_IMAGE)),
         ("overlap_share", pa.float64()),
         ("dropped_regions", pa.int32()),
+        ("original_path", pa.string()),
+        ("bit_depth", pa.int8()),
+        ("colour_mode", pa.string()),
+        ("orientation", pa.int8()),
     ]
 )
 
