@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from panda_tiny import tiny_config
 from pycocotools import mask as mask_utils
 from scored_build import load_split, make_scored_build
 
@@ -14,6 +15,9 @@ from pandaset_build.config import vocab
 from pandaset_build.config.manifests import MANIFEST_DIR
 from pandaset_build.errors import ManifestError
 from pandaset_build.labels.splits import load_split_manifest
+from pandaset_build.pairsets import BenchSource
+from pandaset_build.panda.baselines import RandomBaseline
+from pandaset_build.panda.evaluate import evaluate
 from pandaset_build.stages.bench import split_bench
 
 PUBLISHED = json.loads((MANIFEST_DIR / "published.json").read_text())
@@ -99,3 +103,19 @@ def test_hard_masks_are_the_source_masks(tmp_path: Path) -> None:
     for region in hard[0]["regions"]:
         rle = {"size": region["mask"]["size"], "counts": region["mask"]["counts"].encode()}
         assert np.asarray(mask_utils.decode(rle)).sum() > 0
+
+
+def test_bench_rows_carry_scene_relations_into_graphs(tmp_path: Path) -> None:
+    build = make_scored_build(tmp_path, {"test": ["x.png"]}, bench={"easy": 1, "medium": 1})
+    split_bench(build)
+    hard = build.layout.bench_split("hard")
+    source = BenchSource(hard)
+    # the source row relates region 0 to region 1 by predicate 3 ("on"), no vocabulary file
+    assert source.predicate_classes == ["unused_0", "unused_1", "unused_2", "on"]
+    assert json.loads((hard / "predicate_classes.json").read_text()) == source.predicate_classes
+    assert all(source[i].relations == [[0, 1, 3]] for i in range(len(source)))
+    graphs = tmp_path / "graphs"
+    evaluate(RandomBaseline(0), source, graphs_dir=graphs, config=tiny_config())
+    graph = json.loads(next(graphs.glob("1_*.json")).read_text())
+    assert {r["predicate"] for r in graph["relationships"]} == {"on"}
+    assert {(r["subject"], r["object"]) for r in graph["relationships"]} == {("0", "1")}

@@ -14,6 +14,7 @@ from pycocotools import mask as mask_utils
 from scored_build import make_scored_build
 
 from pandaset_build.config import vocab
+from pandaset_build.pairsets import PandaBenchSource
 from pandaset_build.stages.export import export
 from pandaset_build.store.images import read_rgb
 from pandaset_build.store.masks import decode_mask, uncompressed_rle
@@ -49,6 +50,16 @@ def test_folder_walk(bench: tuple[Path, Path]) -> None:
                 assert (root / version / split / tag).read_bytes() == stored.read_bytes()
     hidden = [p.relative_to(root).as_posix() for p in root.rglob(".*")]
     assert hidden == ["stats/.export.json"]  # the export record, kept out of the loader's walk
+
+
+def test_an_empty_split_is_an_empty_folder_the_loader_opens(bench: tuple[Path, Path]) -> None:
+    _, root = bench
+    assert "val" not in TAGS  # the build has no val image
+    for folder in ("gt", *loader_versions(root)):
+        assert os.listdir(root / folder / "val") == []
+    for version in loader_versions(root):
+        assert json.loads((root / "stats" / f"val_stats_{version}.json").read_text()) == {}
+    assert len(PandaBenchSource(root, "val", "all")) == 0
 
 
 def test_gt_pixels_are_the_reference(bench: tuple[Path, Path], tmp_path: Path) -> None:

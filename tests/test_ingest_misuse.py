@@ -13,10 +13,10 @@ from test_sources_psg import build as build_psg
 
 from pandaset_build.engine.executors import LocalExecutor
 from pandaset_build.errors import UsageError
-from pandaset_build.formats.pandabench import predicate_vocabulary
 from pandaset_build.stages.bench import split_bench
 from pandaset_build.stages.ingest import check_reader_options, ingest
 from pandaset_build.store.build import open_build
+from pandaset_build.store.predicates import predicate_vocabulary
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,14 @@ COMPARISON = ClassLabel(names=list(vocab.COMPARISONS))
 DIFFICULTY = ClassLabel(names=list(DIFFICULTIES))
 BOX = List(Value("float32"), length=4)
 MASK = {"size": List(Value("int32"), length=2), "counts": Value("string")}
+RELATIONS = List(  # scene relations `subject predicate object` between regions (by index)
+    {
+        "subject": Value("int32"),
+        "object": Value("int32"),
+        "predicate": Value("string"),
+        "predicate_id": Value("int32"),
+    }
+)
 
 REFERENCES = Features(
     {
@@ -35,14 +43,7 @@ REFERENCES = Features(
                 "iscrowd": Value("bool"),
             }
         ),
-        "relations": List(
-            {
-                "subject": Value("int32"),
-                "object": Value("int32"),
-                "predicate": Value("string"),
-                "predicate_id": Value("int32"),
-            }
-        ),
+        "relations": RELATIONS,
     }
 )
 
@@ -116,6 +117,7 @@ BENCH = Features(
                 "iscrowd": Value("bool"),
             }
         ),
+        "relations": RELATIONS,
     }
 )
 

@@ -89,9 +89,9 @@ def preview_triples(scored: ScoredBuild, limit: int) -> list[bench.Triple]:
     return [t for t in itertools.chain.from_iterable(turns) if t is not None][:limit]
 
 
-def preview_row(build: Build, image: ScoredImage, anchor: str, target: str) -> Row:
+def preview_row(scored: ScoredBuild, image: ScoredImage, anchor: str, target: str) -> Row:
     """A bench row with its difficulty: both images and every label of every region."""
-    row = bench.bench_row(build, image, anchor, target)
+    row = bench.bench_row(scored.build, image, anchor, target, scored.predicate_id)
     return {"difficulty": DIFFICULTIES.index(difficulty(anchor, target)), **row}
 
 
@@ -126,7 +126,7 @@ def export_hf(build: Build) -> ExportSummary:
         }
         load: Callable[[str], ScoredImage] = lru_cache(maxsize=bench.IMAGE_CACHE)(scored.image)
         for anchor, target, tag in triples:
-            row = preview_row(build, load(tag), anchor, target)
+            row = preview_row(scored, load(tag), anchor, target)
             writers["preview", bench.BENCH_SPLIT].write(row)
         for image in scored.iter_images():
             stats.add_image(image)

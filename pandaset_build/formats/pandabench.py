@@ -7,7 +7,6 @@ import shutil
 import time
 from pathlib import Path
 
-import pyarrow.parquet as pq
 from PIL import Image
 
 from pandaset_build.config import vocab
@@ -18,41 +17,11 @@ from pandaset_build.store.atomic import staged_folder
 from pandaset_build.store.build import Build
 from pandaset_build.store.images import encode_png, read_rgb
 from pandaset_build.store.masks import Rle, decode_mask, uncompressed_rle
-from pandaset_build.store.records import Relation, Row
+from pandaset_build.store.predicates import PREDICATE_FILE, predicate_vocabulary
+from pandaset_build.store.records import Row
 from pandaset_build.store.scored import ScoredBuild, ScoredImage
-from pandaset_build.store.tables import parquet_files
 
-PREDICATE_FILE = "predicate_classes.json"
 FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
-
-
-def recorded_predicates(build: Build) -> dict[int, str]:
-    """Predicate names by id as ingest recorded them for sources that number them (PSG)."""
-    by_id: dict[int, str] = {}
-    for folder in sorted(p for p in build.layout.sources.iterdir() if p.is_dir()):
-        path = build.layout.source_predicates(folder.name)
-        if path.is_file():
-            names = json.loads(path.read_text(encoding="utf-8"))
-            by_id.update((i, str(name)) for i, name in enumerate(names) if i not in by_id)
-    return by_id
-
-
-def predicate_vocabulary(build: Build) -> list[str]:
-    """Predicate names by id: the source's own ids and names (PSG's `predicate_classes`, all
-    of them, as ingest recorded them) where the source has them, then any names without an id,
-    sorted, after the largest id; an id no source names is `unused_<id>`."""
-    by_id = recorded_predicates(build)
-    unnumbered: set[str] = set()
-    for path in parquet_files(build.layout.sources):
-        for relations in pq.read_table(path, columns=["relations"]).column(0).to_pylist():
-            for relation in map(Relation.from_row, relations or []):
-                if relation.predicate_id >= 0:
-                    by_id.setdefault(relation.predicate_id, relation.predicate)
-                else:
-                    unnumbered.add(relation.predicate)
-    size = max(by_id, default=-1) + 1
-    names = [by_id.get(i, f"unused_{i}") for i in range(size)]
-    return names + sorted(unnumbered - set(names))
 
 
 def reference_bytes(path: str, tag: str) -> bytes:
@@ -111,9 +80,13 @@ def export_pandabench(build: Build) -> ExportSummary:
         (out / "depth").mkdir()
         (out / "stats").mkdir()
         (out / "stats" / PREDICATE_FILE).write_text(json.dumps(predicates, indent=1) + "\n")
+        splits = list(build.recipe.splits)  # every split, so the published loader opens empty ones
+        for split in splits:
+            for folder in ("gt", *scored.versions):
+                (out / folder / split).mkdir(parents=True)
         writers = {
             (split, version): JsonObjectWriter(out / "stats" / f"{split}_stats_{version}.json")
-            for split in scored.splits
+            for split in splits
             for version in scored.versions
         }
         for image in scored.iter_images():
@@ -122,11 +95,9 @@ def export_pandabench(build: Build) -> ExportSummary:
             relations = [[r.subject, r.object, predicate_id[r.predicate]] for r in source.relations]
             for version in scored.versions:
                 target = out / version / split / image.tag
-                target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(build.layout.version_image(version, split, image.tag), target)
                 writers[split, version].add(image.tag, stats_entry(image, version, rles, relations))
             gt = out / "gt" / split / image.tag
-            gt.parent.mkdir(parents=True, exist_ok=True)
             gt.write_bytes(reference_bytes(source.image_path, image.tag))
             if source.depth_path:
                 depth = Path(source.depth_path)
@@ -139,8 +110,8 @@ def export_pandabench(build: Build) -> ExportSummary:
             writer.close()
         files += len(writers) + 1
         rows = {
-            "versions": {s: scored.count(s) * len(scored.versions) for s in scored.splits},
-            "gt": {s: scored.count(s) for s in scored.splits},
+            "versions": {s: scored.count(s) * len(scored.versions) for s in splits},
+            "gt": {s: scored.count(s) for s in splits},
         }
         write_manifest(out, build, "pandabench", rows)
     return ExportSummary("pandabench", final, rows, files, time.perf_counter() - start)

@@ -79,7 +79,7 @@ def sample_pairs(scored: ScoredBuild, per_split: int, seed: int) -> Iterator[Gal
             tag = tags[pick // per_image]
             a, t = divmod(pick % per_image, len(versions) - 1)
             anchor, target = versions[a], [v for v in versions if v != versions[a]][t]
-            row = bench_row(scored.build, load(tag), anchor, target)
+            row = bench_row(scored.build, load(tag), anchor, target, scored.predicate_id)
             yield GalleryPair(split, SAMPLE, pair_from_bench_row(row))
 
 

@@ -9,7 +9,13 @@ import pyarrow.parquet as pq
 
 from pandaset_build.config import vocab
 from pandaset_build.errors import InputNotFound
-from pandaset_build.pairsets.record import PairRecord, PairRegion, SideLabels
+from pandaset_build.pairsets.record import (
+    PairRecord,
+    PairRegion,
+    SideLabels,
+    read_predicate_classes,
+)
+from pandaset_build.store.predicates import PREDICATE_FILE
 from pandaset_build.store.records import Row
 from pandaset_build.store.tables import parquet_files
 
@@ -85,6 +91,7 @@ class BenchSource:
                 self.starts.append(total)
                 total += metadata.row_group(group).num_rows
         self.total = total
+        self.predicate_classes = read_predicate_classes(self.folder / PREDICATE_FILE)
         self._kept: tuple[int, list[Row]] = (-1, [])
 
     def _rows(self, position: int) -> list[Row]:

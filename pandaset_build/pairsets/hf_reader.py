@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow.compute as pc
@@ -58,6 +59,20 @@ class PairLabels:
         return self.image[row], self.regions[row]
 
 
+def numbered_predicates(references: Iterable[Row]) -> list[str] | None:
+    """Predicate names by id from the references' relations (None when no relation has an id);
+    an id no relation names is `unused_<id>`, as in the build's vocabulary."""
+    by_id = {
+        r["predicate_id"]: r["predicate"]
+        for row in references
+        for r in row["relations"] or []
+        if r["predicate_id"] >= 0
+    }
+    if not by_id:
+        return None
+    return [by_id.get(i, f"unused_{i}") for i in range(max(by_id) + 1)]
+
+
 class HFExportSource:
     """Every ordered pair of versions of each image of one split of an `export --layout hf`.
 
@@ -74,6 +89,7 @@ class HFExportSource:
         if not self.versions:
             raise InputNotFound(f"{root / 'versions'}: no rows for split {split!r}")
         self.labels = PairLabels(root / "pairs", split)
+        self.predicate_classes = numbered_predicates(self.references.values())
         self.pairs = [
             (tag, anchor, target)
             for tag in sorted(self.versions)

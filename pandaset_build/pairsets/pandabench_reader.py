@@ -17,7 +17,13 @@ from pandaset_build.config.vocab import DISTORTION_ID, MIXED_VERSIONS, NO_CATEGO
 from pandaset_build.errors import InputNotFound
 from pandaset_build.formats.manifest import find_manifest
 from pandaset_build.labels.pairs import compare
-from pandaset_build.pairsets.record import PairRecord, PairRegion, SideLabels
+from pandaset_build.pairsets.record import (
+    PairRecord,
+    PairRegion,
+    SideLabels,
+    read_predicate_classes,
+)
+from pandaset_build.store.predicates import PREDICATE_FILE
 from pandaset_build.store.records import Row
 
 NON_VERSION_FOLDERS = frozenset({"stats", "depth", "gt"})
@@ -66,6 +72,7 @@ class PandaBenchSource:
         same, significant = manifest.thresholds if manifest else (0.1, 0.3)
         self.rule = Comparison(same_below=same, significant_from=significant)
         self._stats: dict[str, dict[str, Row]] = {}
+        self.predicate_classes = read_predicate_classes(self.root / "stats" / PREDICATE_FILE)
 
     def _load_stats(self, version: str) -> dict[str, Row]:
         """One version's stats JSON, loaded whole once."""

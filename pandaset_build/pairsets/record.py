@@ -3,6 +3,7 @@ image, its index-matched regions with both sides' labels, and the comparisons th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,7 +108,10 @@ class PairRecord:
 
 
 class PairSource(Protocol):
-    """Random-access pairs: `len(source)` and `source[i] -> PairRecord`."""
+    """Random-access pairs: `len(source)` and `source[i] -> PairRecord`; `predicate_classes`
+    names the relations' predicate ids (None where the folder does not say)."""
+
+    predicate_classes: list[str] | None
 
     def __len__(self) -> int: ...
 
@@ -121,12 +125,20 @@ class SubsetSource:
         picked = np.random.default_rng(seed).permutation(len(source))[:size]
         self.source = source
         self.indices = sorted(int(i) for i in picked)
+        self.predicate_classes = source.predicate_classes
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, index: int) -> PairRecord:
         return self.source[self.indices[index]]
+
+
+def read_predicate_classes(path: Path) -> list[str] | None:
+    """The predicate names by id of a `predicate_classes.json`, or None when there is none."""
+    if not path.is_file():
+        return None
+    return [str(name) for name in json.loads(path.read_text(encoding="utf-8"))]
 
 
 def first(source: PairSource, limit: int | None) -> Sequence[PairRecord]:

@@ -198,6 +198,8 @@ def evaluate(
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_pairs)
     keep = graphs_dir is not None or png_dir is not None
     pred = predict(model, loader, device, keep_pairs=keep)
+    if predicate_classes is None:
+        predicate_classes = source.predicate_classes
     result = compute_metrics(pred)
     result["pairs"] = len(dataset)
     if graphs_dir is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +20,7 @@ from pandaset_build.formats.shard_writer import ShardWriter
 from pandaset_build.labels.pairs import DIFFICULTIES, difficulty, make_pair
 from pandaset_build.store.atomic import staged_folder, write_bytes_atomic
 from pandaset_build.store.build import Build
+from pandaset_build.store.predicates import PREDICATE_FILE
 from pandaset_build.store.records import Row
 from pandaset_build.store.scored import ScoredBuild, ScoredImage, name_some
 
@@ -120,8 +122,11 @@ def select(scored: ScoredBuild, manifest: str | None) -> tuple[dict[str, list[Tr
     return chosen, how
 
 
-def bench_row(build: Build, image: ScoredImage, anchor: str, target: str) -> Row:
-    """One bench row (the BENCH features): both images, per region both sides' labels."""
+def bench_row(
+    build: Build, image: ScoredImage, anchor: str, target: str, predicate_id: dict[str, int]
+) -> Row:
+    """One bench row (the BENCH features): both images, per region both sides' labels, and the
+    scene relations with the ids of the build's predicate vocabulary."""
     pair = make_pair(image, anchor, target, build.recipe.comparison)
     sides = {"anchor": anchor, "target": target}
     row: Row = {"tag": image.tag, "anchor_version": anchor, "target_version": target}
@@ -149,6 +154,15 @@ def bench_row(build: Build, image: ScoredImage, anchor: str, target: str) -> Row
             entry[f"{side}_score"] = image.region_scores[version][i]
         regions.append(entry)
     row["regions"] = regions
+    row["relations"] = [
+        {
+            "subject": r.subject,
+            "object": r.object,
+            "predicate": r.predicate,
+            "predicate_id": predicate_id[r.predicate],
+        }
+        for r in image.source.relations
+    ]
     return row
 
 
@@ -196,6 +210,7 @@ def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
     chosen, selection = select(scored, manifest)
     chosen = without_empty(scored, chosen)
     load: Callable[[str], ScoredImage] = lru_cache(maxsize=IMAGE_CACHE)(scored.image)
+    predicates_json = json.dumps(scored.predicates, indent=1) + "\n"
     final = build.layout.bench
     with staged_folder(final) as out:
         for kind, triples in chosen.items():
@@ -207,8 +222,9 @@ def split_bench(build: Build, manifest: str | None = None) -> BenchSummary:
                 build.recipe.export.shard_bytes,
             )
             for anchor, target, tag in triples:
-                writer.write(bench_row(build, load(tag), anchor, target))
+                writer.write(bench_row(build, load(tag), anchor, target, scored.predicate_id))
             writer.close()
+            write_bytes_atomic(out / kind / PREDICATE_FILE, predicates_json.encode())
             card = bench_card(kind, len(triples), selection, build)
             write_bytes_atomic(out / kind / "README.md", card.encode())
             write_manifest(out / kind, build, "bench", {kind: {BENCH_SPLIT: len(triples)}})

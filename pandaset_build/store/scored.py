@@ -9,6 +9,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import groupby
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pyarrow.parquet as pq
 from pandaset_build.errors import MissingStageOutputs
 from pandaset_build.store.build import Build
 from pandaset_build.store.catalog import read_sources, source_index
+from pandaset_build.store.predicates import predicate_vocabulary
 from pandaset_build.store.records import RegionPlan, Row, ScoreRow, SourceRecord
 from pandaset_build.store.tables import parquet_files
 
@@ -76,6 +78,15 @@ class ScoredBuild:
             unique = table.group_by(["tag", "split"]).aggregate([])
             tags, splits = unique.column("tag").to_pylist(), unique.column("split").to_pylist()
             self.split_of.update(zip(tags, splits, strict=True))
+
+    @cached_property
+    def predicates(self) -> list[str]:
+        """The build's predicate names by id (`store.predicates.predicate_vocabulary`)."""
+        return predicate_vocabulary(self.build)
+
+    @cached_property
+    def predicate_id(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.predicates)}
 
     def check(self) -> None:
         """Raise MissingStageOutputs naming the images that have plans but no scores."""
