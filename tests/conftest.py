@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -14,6 +15,13 @@ import numpy as np
 import pytest
 import yaml
 from PIL import Image
+
+
+def patience(seconds: float) -> float:
+    """A wait for an event, scaled by the machine's load (and `PANDASET_TEST_PATIENCE`), so a
+    loaded machine gives a slower run, not a failure."""
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return seconds * max(1.0, load) * float(os.environ.get("PANDASET_TEST_PATIENCE", "1"))
 
 
 def make_folder_dataset(root: Path, count: int, size: int = 64, seed: int = 0) -> Path:
@@ -65,7 +73,7 @@ def start_cli(*args: str) -> subprocess.Popen[str]:
 
 def kill_after(process: subprocess.Popen[str], done_dir: Path, records: int) -> bool:
     """SIGKILL `process` once `done_dir` holds `records` completion records; False if it ended."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + patience(120)
     while time.monotonic() < deadline:
         if process.poll() is not None:
             return False

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_cli, start_cli
+from conftest import patience, run_cli, start_cli
 from panda_tiny import build_tiny_bench, tiny_config
 
 from pandaset_build.config.panda import PandaConfig
@@ -92,7 +92,7 @@ def test_sigkill_mid_training_then_rerun_gives_the_same_weights(tmp_path: Path) 
     run_cli(*args(tmp_path / "whole"))
     killed = tmp_path / "killed"
     process = start_cli(*args(killed))
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + patience(120)
     while not (killed / "last.pth").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import kill_after, run_cli, start_cli, tree_bytes
+from conftest import kill_after, patience, run_cli, start_cli, tree_bytes
 
 OUTPUTS = ("sources", "versions", "plans", "scores")
 
@@ -43,14 +43,14 @@ def test_killed_ray_workers_and_driver_resume_to_the_local_bytes(
     run_cli("ingest", "--source", "demo", "--recipe", "quickstart", "--build", str(build))
     process = start_cli("distort", "--build", str(build), "--executor", "ray")
     killed_workers = 0
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + patience(90)
     while process.poll() is None and time.monotonic() < deadline and killed_workers < 2:
         for victim in ray_task_processes():
             victim.send_signal(signal.SIGKILL)
             killed_workers += 1
             time.sleep(0.5)
         time.sleep(0.05)
-    assert process.wait(timeout=180) == 0
+    assert process.wait(timeout=patience(180)) == 0
     assert killed_workers >= 1
     score = start_cli("score", "--build", str(build), "--executor", "ray")
     assert kill_after(score, build / "_done" / "score", records=1)

@@ -15,6 +15,7 @@ import pytest
 from conftest import (
     lock_held_elsewhere,
     make_folder_dataset,
+    patience,
     run_cli,
     start_cli,
     tree_bytes,
@@ -242,7 +243,7 @@ def test_killing_the_driver_leaves_no_worker_running(tmp_path: Path) -> None:
     build = built(tmp_path, count=24, size=48, shard_size=1)
     process = start_cli("distort", "--workers", "2", "--build", str(build))
     driver = psutil.Process(process.pid)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + patience(120)
     workers: list[psutil.Process] = []
     while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
         workers = workers_of(driver)
@@ -250,7 +251,7 @@ def test_killing_the_driver_leaves_no_worker_running(tmp_path: Path) -> None:
     assert len(workers) >= 2, "the pool did not start"
     process.send_signal(signal.SIGKILL)
     process.wait()
-    _, alive = psutil.wait_procs(workers, timeout=60)
+    _, alive = psutil.wait_procs(workers, timeout=patience(60))
     assert not alive, [w.pid for w in alive]
     assert len(list((build / "_done" / "distort").glob("*.json"))) < 24
     run_cli("distort", "--workers", "2", "--build", str(build))
