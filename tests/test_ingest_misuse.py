@@ -50,6 +50,18 @@ def test_the_cli_refuses_before_creating_a_build(tmp_path: Path) -> None:
     assert not build.exists()
 
 
+@pytest.mark.slow
+def test_run_dry_run_reads_the_source_with_its_options(tmp_path: Path) -> None:
+    dataset = make_folder_dataset(tmp_path / "data", count=2)
+    args = ["run", "--dry-run", "--json", "--recipe", "quickstart", "--source", "folder", "--root"]
+    args.append(str(dataset))
+    refused = run_cli(*args, "--split", "val", "--build", str(tmp_path / "b"), check=False)
+    assert refused.returncode == 2 and "--source folder does not take" in refused.stderr
+    (dataset / "masks").rename(dataset / "ids")
+    found = run_cli(*args, "--masks", str(dataset / "ids"), "--build", str(tmp_path / "b"))
+    assert json.loads(found.stdout)["images"] == 2
+
+
 def test_demo_with_a_root_is_refused(tmp_path: Path) -> None:
     result = run_cli(
         "ingest", "--source", "demo", "--root", str(tmp_path), "--build", str(tmp_path / "b"),

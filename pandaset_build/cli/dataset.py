@@ -88,6 +88,26 @@ def reading(build: Path, recipe: str | None, stages: Sequence[str] = drift.PIPEL
     return opened
 
 
+def reader_options(
+    split: str | None,
+    annotations: Path | None,
+    images: Path | None,
+    masks: Path | None,
+    mask_encoding: MaskEncoding | None,
+    mask_background: int | None,
+) -> dict[str, str | Path | int]:
+    """The source reader's options the user gave (the reader refuses those it does not take)."""
+    given = {
+        "split": split,
+        "annotations": annotations,
+        "images": images,
+        "masks": masks,
+        "mask_encoding": mask_encoding.value if mask_encoding else None,
+        "mask_background": mask_background,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
 @app.command("ingest")
 def ingest_command(
     source: SourceOpt,
@@ -131,18 +151,7 @@ def ingest_command(
             "into a source dataset: choose a --build outside it"
         )
     tag_list = read_tag_list(tags) if tags is not None else None
-    options = {
-        key: value
-        for key, value in {
-            "split": split,
-            "annotations": annotations,
-            "images": images,
-            "masks": masks,
-            "mask_encoding": mask_encoding.value if mask_encoding else None,
-            "mask_background": mask_background,
-        }.items()
-        if value is not None
-    }
+    options = reader_options(split, annotations, images, masks, mask_encoding, mask_background)
     check_reader_options(source.value, options)
     with build_lock(build):
         build_recipe(build, recipe, restart)
@@ -386,8 +395,9 @@ def run_command(
         from pandaset_build.stages.estimate import estimate_run, print_estimate
 
         chosen = build_recipe(build, recipe, restart)
+        options = reader_options(split, annotations, images, masks, mask_encoding, mask_background)
         found = estimate_run(
-            build, chosen, source.value, root, limit=limit, tags=tags, device=device,
+            build, chosen, source.value, root, options, limit=limit, tags=tags, device=device,
             workers=workers,
         )  # fmt: skip
         if as_json:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -97,12 +98,23 @@ class Sample:
 
 
 def listed_items(
-    recipe: Recipe, source: str, root: Path | None, limit: int | None, tags: Path | None
+    recipe: Recipe,
+    source: str,
+    root: Path | None,
+    reader_options: Mapping[str, object],
+    limit: int | None,
+    tags: Path | None,
 ) -> list[Item]:
-    """The items `ingest` would read from the source (with its `--limit` and `--tags`)."""
-    from pandaset_build.stages.ingest import list_source, read_tag_list, select
+    """The items `ingest` would read from the source (with its options, `--limit`, `--tags`)."""
+    from pandaset_build.stages.ingest import (
+        check_reader_options,
+        list_source,
+        read_tag_list,
+        select,
+    )
 
-    items, _ = list_source(source, root or Path("."))
+    check_reader_options(source, dict(reader_options))
+    items, _ = list_source(source, root or Path("."), dict(reader_options))
     wanted = read_tag_list(tags) if tags is not None else None
     return select(items, recipe.seed, limit, wanted)[0]
 
@@ -365,6 +377,7 @@ def estimate_run(
     recipe: Recipe,
     source: str,
     root: Path | None,
+    reader_options: Mapping[str, object] | None = None,
     *,
     limit: int | None = None,
     tags: Path | None = None,
@@ -372,7 +385,7 @@ def estimate_run(
     workers: int = 1,
 ) -> Estimate:
     """The estimate of `run` with these options: the build as it is plus the listed images."""
-    items = listed_items(recipe, source, root, limit, tags)
+    items = listed_items(recipe, source, root, reader_options or {}, limit, tags)
     return estimate(build, recipe, items, device, workers, source)
 
 
