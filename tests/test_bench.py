@@ -39,6 +39,7 @@ def test_bundled_manifests_match_the_reference() -> None:
     assert set(tags.values()) == {"test"}
 
 
+@pytest.mark.slow
 def test_published_manifest_reproduced(tmp_path: Path) -> None:
     tags = sorted(load_split_manifest("published_test_tags"))
     sizes = {"easy": 300, "medium": 300, "hard": 300}

@@ -183,6 +183,7 @@ def test_the_published_v2_small_architecture_runs_with_random_weights():
     np.testing.assert_allclose(distance, pipeline_distance(image, estimator), atol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_local_folder_and_a_local_weights_file_load_the_same_model(tmp_path):
     image = scene("coffee").image
     estimator = random_estimator()

@@ -37,6 +37,7 @@ def ingested(tmp_path: Path, count: int, size: int, shard_size: int) -> Path:
     return build
 
 
+@pytest.mark.slow
 def test_label_statistics_follow_the_recipe(tmp_path: Path) -> None:
     build_dir = ingested(tmp_path, count=200, size=40, shard_size=25)
     run_cli(*distort_args(build_dir, workers=2))
@@ -94,6 +95,7 @@ def test_fast_path_equals_reference_and_stays_inside_regions(demo_frame, key: st
     np.testing.assert_array_equal(fast, reference, key)
 
 
+@pytest.mark.slow
 def test_killed_distort_resumes_and_worker_count_does_not_matter(tmp_path: Path) -> None:
     build = ingested(tmp_path, count=24, size=48, shard_size=1)
     whole = tmp_path / "whole"
@@ -109,6 +111,7 @@ def test_killed_distort_resumes_and_worker_count_does_not_matter(tmp_path: Path)
         assert tree_bytes(build / folder) == tree_bytes(whole / folder)
 
 
+@pytest.mark.slow
 def test_a_source_spoiled_after_ingest_is_refused_then_counted_at_ingest(tmp_path: Path) -> None:
     build = ingested(tmp_path, count=4, size=40, shard_size=2)
     (tmp_path / "data" / "images" / "img0001.png").write_bytes(b"not a png")

@@ -598,6 +598,7 @@ def test_snow_flakes_from_the_documented_draws(severity):
     assert_close(got, snow_reference(big, scene, SEED, None)[0])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("severity", [1, 2, 3])
 def test_snow_top_up_is_the_shortest_priority_prefix(severity):
     image = faint_patch((226, 228, 232))

@@ -50,6 +50,7 @@ def ingested(tmp_path: Path, name: str, count: int = 10, size: int = 40) -> Path
     return build
 
 
+@pytest.mark.slow
 def test_disk_failure_mid_stage_then_rerun_gives_the_same_bytes(
     tmp_path: Path, monkeypatch
 ) -> None:
@@ -77,6 +78,7 @@ def test_disk_failure_mid_stage_then_rerun_gives_the_same_bytes(
         assert tree_bytes(broken / folder) == tree_bytes(reference / folder)
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_build_is_refused(tmp_path: Path) -> None:
     build = ingested(tmp_path, "b", count=2)
     with lock_held_elsewhere(build):
@@ -109,6 +111,7 @@ def kill_at(process, delay: float, target: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_kills_of_driver_and_workers_at_random_points_resume_to_identical_bytes(
     tmp_path: Path,
 ) -> None:

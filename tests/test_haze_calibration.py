@@ -54,6 +54,7 @@ def measured_transmission(
     return (grey(lit) - grey(dark)) / 255.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tier", TIERS)
 @pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee", "rocket"])
 def test_every_region_meets_its_mean_transmission_target(tier, name, tmp_path):
@@ -75,6 +76,7 @@ def region_psnr(clean: np.ndarray, rendered: np.ndarray, mask: np.ndarray) -> fl
     return float(10 * np.log10(255.0**2 / max(error, 1e-12)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", WEATHER)
 def test_region_psnr_falls_strictly_with_severity(key):
     for s in scenes():
@@ -89,6 +91,7 @@ def test_region_psnr_falls_strictly_with_severity(key):
             assert scores[0] > scores[1] > scores[2], f"{s.name} region {index}: {scores}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tier", TIERS)
 def test_haze_region_psnr_falls_strictly_with_severity_for_every_tier(tier, tmp_path):
     for s in scenes():

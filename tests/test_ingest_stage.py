@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 from conftest import kill_after, make_folder_dataset, run_cli, start_cli, tree_bytes, write_recipe
 
 
@@ -16,6 +17,7 @@ def ingest_args(dataset: Path, build: Path, recipe: Path, workers: int = 1) -> l
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_killed_ingest_resumes_to_the_bytes_of_an_uninterrupted_run(tmp_path: Path) -> None:
     dataset = make_folder_dataset(tmp_path / "data", count=160, size=96)
     recipe = write_recipe(tmp_path / "r.yaml", shard_size=2)
@@ -32,6 +34,7 @@ def test_killed_ingest_resumes_to_the_bytes_of_an_uninterrupted_run(tmp_path: Pa
     assert (killed / "splits.json").read_bytes() == (whole / "splits.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_one_and_two_workers_give_identical_bytes(tmp_path: Path) -> None:
     dataset = make_folder_dataset(tmp_path / "data", count=20)
     recipe = write_recipe(tmp_path / "r.yaml", shard_size=3)
@@ -40,6 +43,7 @@ def test_one_and_two_workers_give_identical_bytes(tmp_path: Path) -> None:
     assert tree_bytes(tmp_path / "one" / "sources") == tree_bytes(tmp_path / "two" / "sources")
 
 
+@pytest.mark.slow
 def test_bad_image_is_counted_and_the_rest_ingested(tmp_path: Path) -> None:
     dataset = make_folder_dataset(tmp_path / "data", count=6)
     broken = dataset / "images" / "img0002.png"
@@ -61,6 +65,7 @@ def test_bad_image_is_counted_and_the_rest_ingested(tmp_path: Path) -> None:
     assert len(failures) == 1 and failures[0]["file"].endswith("img0002.png")
 
 
+@pytest.mark.slow
 def test_second_source_adds_to_the_build_and_duplicate_tags_are_refused(tmp_path: Path) -> None:
     build = tmp_path / "b"
     recipe = write_recipe(tmp_path / "r.yaml")

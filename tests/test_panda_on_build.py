@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from conftest import make_folder_dataset, write_recipe
 from panda_tiny import tiny_config
@@ -37,6 +38,7 @@ def scored_export(tmp_path: Path) -> Path:
     return build.layout.export("hf")
 
 
+@pytest.mark.slow
 def test_training_on_a_generated_build_beats_the_random_baseline(tmp_path: Path) -> None:
     hf = scored_export(tmp_path)
     train_pairs = SubsetSource(HFExportSource(hf, "train"), 300, seed=0)

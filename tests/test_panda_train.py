@@ -78,6 +78,7 @@ def test_probes_train(source: PandaBenchSource, tmp_path: Path, kind: str) -> No
     assert torch.load(last, weights_only=False)["config"]["model"]["kind"] == kind
 
 
+@pytest.mark.slow
 def test_sigkill_mid_training_then_rerun_gives_the_same_weights(tmp_path: Path) -> None:
     root = build_tiny_bench(tmp_path / "bench")
     tiny = tiny_config(epochs=3, batch_size=2).model_dump()

@@ -124,6 +124,7 @@ def test_sub_type_pixels_are_pinned(key):
         assert digest(out) == pins()["subtype"][name], name
 
 
+@pytest.mark.slow
 def test_stage_pixels_are_pinned():
     moved = [name for name, out in stage_outputs() if digest(out) != pins()["stage"][name]]
     assert not moved, f"pixels changed: {moved}"

@@ -206,6 +206,7 @@ def test_tricky_inputs_keep_their_pixels_and_aligned_masks_in_every_export(
             assert decode_mask(region["mask"]).shape == shape[:2]
 
 
+@pytest.mark.slow
 def test_a_mask_that_fits_the_unrotated_image_is_named_as_such(tmp_path: Path) -> None:
     root = tmp_path / "data"
     (root / "images").mkdir(parents=True)
@@ -219,6 +220,7 @@ def test_a_mask_that_fits_the_unrotated_image_is_named_as_such(tmp_path: Path) -
     assert "before its EXIF orientation (6: rotated 90 degrees clockwise)" in result.stderr
 
 
+@pytest.mark.slow
 def test_small_images_and_images_without_regions_are_rejected_at_ingest(tmp_path: Path) -> None:
     root = tmp_path / "data"
     (root / "images").mkdir(parents=True)

@@ -68,6 +68,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_dry_run_lists_every_file_and_the_card(build: Build) -> None:
     out = run_cli("publish", "--repo", REPO, "--bench", "--build", str(build.root), "--dry-run")
     listed = LISTED.findall(out.stdout)
@@ -81,6 +82,7 @@ def test_dry_run_lists_every_file_and_the_card(build: Build) -> None:
     assert data.license == "other"
 
 
+@pytest.mark.slow
 def test_publish_to_a_local_hub_resumes_after_a_kill(build: Build, tmp_path: Path) -> None:
     """The test speaks the LFS protocol (HF_HUB_DISABLE_XET=1): Xet storage needs the Hub's CAS
     service. `upload_folder` is the same call either way."""
@@ -136,6 +138,7 @@ def test_publish_to_a_local_hub_resumes_after_a_kill(build: Build, tmp_path: Pat
         assert not hub.calls("POST", r"/api/datasets/.*/commit/main", mark)
 
 
+@pytest.mark.slow
 def test_republish_deletes_stale_shards(build: Build, tmp_path: Path) -> None:
     with FakeHub() as hub:
         env = hub_env(tmp_path)
@@ -146,6 +149,7 @@ def test_republish_deletes_stale_shards(build: Build, tmp_path: Path) -> None:
         assert "README.md" in hub.repos[REPO].files
 
 
+@pytest.mark.slow
 def test_without_a_token_publish_says_how_to_log_in(build: Build, tmp_path: Path) -> None:
     with FakeHub() as hub:
         result = subprocess.run(

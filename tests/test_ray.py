@@ -20,6 +20,7 @@ def local_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build
 
 
+@pytest.mark.slow
 def test_quickstart_through_ray_equals_the_local_build(local_build: Path, tmp_path: Path) -> None:
     build = tmp_path / "ray"
     run_cli("run", "--recipe", "quickstart", "--build", str(build), "--executor", "ray")
@@ -36,6 +37,7 @@ def ray_task_processes() -> list[psutil.Process]:
     return found
 
 
+@pytest.mark.slow
 def test_killed_ray_workers_and_driver_resume_to_the_local_bytes(
     local_build: Path, tmp_path: Path
 ) -> None:

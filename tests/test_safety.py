@@ -66,6 +66,7 @@ def test_every_writing_command_is_refused_while_another_holds_the_lock(tmp_path:
     assert tree_bytes(build) == before
 
 
+@pytest.mark.slow
 def test_restart_while_a_stage_runs_deletes_nothing(tmp_path: Path) -> None:
     build = built(tmp_path)
     other = write_recipe(tmp_path / "other.yaml", seed=5)
@@ -105,6 +106,7 @@ def tags_of(build: Path) -> list[str]:
     return sorted(pq.read_table(build / "sources", columns=["tag"]).column("tag").to_pylist())
 
 
+@pytest.mark.slow
 def test_two_ingests_of_one_source_with_other_splits_keep_both(tmp_path: Path) -> None:
     root = tmp_path / "coco"
     write_coco(root, "train2017", ["t1", "t2", "t3"], seed=1)

@@ -82,6 +82,7 @@ def independent_region_score(metric, build: Path, source: dict, row: dict) -> fl
         return float(metric(tensors[0], tensors[1]).reshape(-1)[0])
 
 
+@pytest.mark.slow
 def test_ssim_scores_match_pyiqa_and_clean_regions_score_as_identical_inputs(
     tmp_path: Path,
 ) -> None:
@@ -107,6 +108,7 @@ def test_ssim_scores_match_pyiqa_and_clean_regions_score_as_identical_inputs(
     assert len(images) == 3 * 16
 
 
+@pytest.mark.slow
 def test_topiq_random_weights_scores_match_pyiqa(tmp_path: Path) -> None:
     build = small_build(tmp_path, count=1, size=48)
     score(open_build(build), LocalExecutor(1), metric="topiq_fr", random_weights=True)
@@ -145,6 +147,7 @@ def test_more_severe_levels_score_lower(tmp_path: Path) -> None:
     assert all(a > b for a, b in itertools.pairwise(scores))
 
 
+@pytest.mark.slow
 def test_cuda_without_gpu_and_missing_weights_are_clear_errors(tmp_path: Path) -> None:
     build = small_build(tmp_path, count=1, size=40)
     result = run_cli(
@@ -161,6 +164,7 @@ def test_cuda_without_gpu_and_missing_weights_are_clear_errors(tmp_path: Path) -
     assert not (build / "scores").exists()
 
 
+@pytest.mark.slow
 def test_reuse_and_batching_equal_the_naive_per_crop_call() -> None:
     metric = load_metric("topiq_fr", random_weights=True)
     rng = np.random.default_rng(3)

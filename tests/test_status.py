@@ -232,6 +232,7 @@ def test_limit_gives_the_same_subset_on_reruns_and_after_adding_images(tmp_path:
     assert tags_of(first) == sorted(set(chosen) | set(now))
 
 
+@pytest.mark.slow
 def test_tags_file_selects_those_tags_and_names_the_unknown(tmp_path: Path) -> None:
     data = make_folder_dataset(tmp_path / "data", count=6, size=40)
     listed = tmp_path / "tags.txt"

@@ -34,6 +34,7 @@ def depth_for(key: str, name: str) -> np.ndarray | None:
     return scene(name).layout_depth() if key == "haze/haze" else None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", WEATHER)
 @pytest.mark.parametrize("name", ["astronaut", "chelsea", "coffee", "rocket"])
 def test_window_path_equals_the_full_frame_reference(key, name):
@@ -193,6 +194,7 @@ def test_every_haze_region_of_a_version_shares_one_airlight():
 # ---------------------------------------------------------------- nesting and visibility
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", WEATHER)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_severities_are_nested_for_every_demo_region(key, seed):
@@ -211,6 +213,7 @@ def test_severities_are_nested_for_every_demo_region(key, seed):
                 assert (upper.any(axis=2) >= lower.any(axis=2)).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", WEATHER)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_every_demo_region_changes_visibly_at_minor(key, seed):
