@@ -8,7 +8,9 @@ Stage modules are imported inside their commands, so `--help` does not pay for t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +41,8 @@ from pandaset_build.engine.stage import StageReport
 from pandaset_build.engine.summary import print_summary
 from pandaset_build.errors import UsageError
 from pandaset_build.store.build import Build, build_lock, build_recipe, open_build
+from pandaset_build.store.layout import BuildLayout
+from pandaset_build.store.oserrors import NO_SPACE, error_number, explain, human_bytes
 
 SourceOpt = Annotated[Source, typer.Option("--source", help="Input format.")]
 RootOpt = Annotated[Path | None, typer.Option("--root", help="Dataset root (not for demo).")]
@@ -72,11 +76,43 @@ LayoutOpt = Annotated[Layout, typer.Option("--layout", help="Export layout.")]
 DEMO = Source("demo")
 
 
-def finish(report: StageReport) -> None:
-    """Print a stage's summary; exit 1 when an item or shard failed (a rerun resumes)."""
+def finish(report: StageReport, build: Path) -> None:
+    """Print a stage's summary; exit 1 when an item or shard failed (a rerun resumes).
+
+    Shards that stopped on a file-system error end the command with that error as a sentence
+    (with a full disk: the space the stage still needs, measured on the shards that finished).
+    """
     print_summary(report, console)
+    faults = report.faults
+    if faults:
+        first = faults[0]
+        need = report.bytes_needed()
+        shards = f"{len(faults)} of {len(report.records)} {report.stage} shards of {build} stopped"
+        needs = (
+            f"{shards}; they need about {human_bytes(need)} more"
+            if need is not None
+            else f"{shards}; how much they need is known once one shard finishes"
+        )
+        code = first.fault_errno or 0
+        explained = explain(OSError(code, os.strerror(code), first.fault_path), build, needs)
+        if explained is not None:
+            raise explained
     if not report.ok:
         raise typer.Exit(1)
+
+
+@contextmanager
+def export_space(build: Path) -> Iterator[None]:
+    """A full disk during an export says what the export needs: it packs the version images."""
+    try:
+        yield
+    except OSError as err:
+        if error_number(err) not in NO_SPACE:
+            raise
+        versions = BuildLayout(build).versions
+        size = sum(p.stat().st_size for p in versions.rglob("*") if p.is_file())
+        need = f"the export of {build} packs the version images ({human_bytes(size)} in {versions})"
+        raise explain(err, build, need) from None  # type: ignore[misc]
 
 
 def reading(build: Path, recipe: str | None, stages: Sequence[str] = drift.PIPELINE) -> Build:
@@ -153,7 +189,7 @@ def ingest_command(
             opened, source.value, root or Path("."), runner, depth, options,
             limit=limit, tags=tag_list, retry_failed=retry_failed, listing=listing,
         )  # fmt: skip
-        finish(report)
+        finish(report, build)
 
 
 @app.command("distort")
@@ -173,7 +209,10 @@ def distort_command(
 
     with build_lock(build):
         opened = open_build(build, recipe, restart, force, create=False)
-        finish(distort(opened, make_executor(executor.value, workers, ray_address), retry_failed))
+        finish(
+            distort(opened, make_executor(executor.value, workers, ray_address), retry_failed),
+            build,
+        )
 
 
 @app.command("score")
@@ -207,7 +246,7 @@ def score_command(
             batch_size=batch_size,
             retry_failed=retry_failed,
         )
-        finish(report)
+        finish(report, build)
 
 
 @app.command("preview")
@@ -235,7 +274,7 @@ def export_command(
     """Write the Hugging Face parquet export, the PandaBench layout, or LLaVA conversations."""
     from pandaset_build.stages.export import export
 
-    with build_lock(build):
+    with build_lock(build), export_space(build):
         summary = export(reading(build, recipe), layout.value)
     console.print(
         f"export {layout.value}: {summary.files} files in {summary.folder}, "
