@@ -29,6 +29,7 @@ from pandaset_build.cli.options import (
     MaskEncoding,
     RandomBackboneOpt,
     RayAddressOpt,
+    ReadBuildOpt,
     RecipeOpt,
     RestartOpt,
     RetryFailedOpt,
@@ -36,6 +37,7 @@ from pandaset_build.cli.options import (
     TagsOpt,
     WorkersOpt,
 )
+from pandaset_build.cli.paths import any_path, name_or_path, output_folder
 from pandaset_build.engine import drift
 from pandaset_build.engine.stage import StageReport
 from pandaset_build.engine.summary import print_summary
@@ -45,18 +47,30 @@ from pandaset_build.store.layout import BuildLayout
 from pandaset_build.store.oserrors import NO_SPACE, error_number, explain, human_bytes
 
 SourceOpt = Annotated[Source, typer.Option("--source", help="Input format.")]
-RootOpt = Annotated[Path | None, typer.Option("--root", help="Dataset root (not for demo).")]
-DepthOpt = Annotated[Path | None, typer.Option("--depth", help="Folder of per-image depth maps.")]
+RootOpt = Annotated[
+    Path | None, typer.Option("--root", help="Dataset root (not for demo).", callback=any_path)
+]
+DepthOpt = Annotated[
+    Path | None, typer.Option("--depth", help="Folder of per-image depth maps.", callback=any_path)
+]
 SplitOpt = Annotated[str | None, typer.Option("--split", help="coco-panoptic split (val2017).")]
 AnnotationsOpt = Annotated[
     Path | None,
-    typer.Option("--annotations", help="psg, coco-panoptic: annotation file; seagull: ROI file."),
+    typer.Option(
+        "--annotations",
+        help="psg, coco-panoptic: annotation file; seagull: ROI file.",
+        callback=any_path,
+    ),
 ]
 ImagesOpt = Annotated[
-    Path | None, typer.Option("--images", help="coco-panoptic, folder: image folder override.")
+    Path | None,
+    typer.Option(
+        "--images", help="coco-panoptic, folder: image folder override.", callback=any_path
+    ),
 ]
 MasksOpt = Annotated[
-    Path | None, typer.Option("--masks", help="coco-panoptic, folder: mask folder override.")
+    Path | None,
+    typer.Option("--masks", help="coco-panoptic, folder: mask folder override.", callback=any_path),
 ]
 MaskEncodingOpt = Annotated[
     MaskEncoding | None, typer.Option("--mask-encoding", help="folder: how mask PNGs hold ids.")
@@ -69,7 +83,8 @@ MetricOpt = Annotated[
     str | None, typer.Option("--metric", help="pyiqa full-reference metric (recipe default).")
 ]
 WeightsOpt = Annotated[
-    Path | None, typer.Option("--weights", help="Local weights file of the metric.")
+    Path | None,
+    typer.Option("--weights", help="Local weights file of the metric.", callback=any_path),
 ]
 CropBatchOpt = Annotated[int | None, typer.Option("--batch-size", min=1, help="Crops per batch.")]
 LayoutOpt = Annotated[Layout, typer.Option("--layout", help="Export layout.")]
@@ -314,7 +329,11 @@ def publish_command(
 def split_bench_command(
     manifest: Annotated[
         str | None,
-        typer.Option("--manifest", help="published, or a pair-list file; default: sample."),
+        typer.Option(
+            "--manifest",
+            help="published, or a pair-list file; default: sample.",
+            callback=name_or_path,
+        ),
     ] = None,
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
@@ -346,7 +365,8 @@ def gallery_command(
         int, typer.Option("--sample", min=0, help="Dataset pairs per split besides the benches.")
     ] = 24,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Folder (default build/gallery).")
+        Path | None,
+        typer.Option("--out", help="Folder (default build/gallery).", callback=output_folder),
     ] = None,
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
@@ -363,7 +383,7 @@ def gallery_command(
 
 
 @app.command("status")
-def status_command(build: BuildOpt = Path("build"), as_json: JsonOpt = False) -> None:
+def status_command(build: ReadBuildOpt = Path("build"), as_json: JsonOpt = False) -> None:
     """What the build holds and lacks: shards, images, failures, staleness, disk, time left."""
     import json
 
