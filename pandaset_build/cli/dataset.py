@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pandaset_build.cli.app import app, console
 from pandaset_build.cli.options import (
@@ -130,6 +131,16 @@ def export_space(build: Path) -> Iterator[None]:
         raise explain(err, build, need) from None  # type: ignore[misc]
 
 
+def warn_split_counts(opened: Build) -> None:
+    """Warn when the recipe's split counts ask for more images than the build holds."""
+    from pandaset_build.labels.splits import count_shortfall
+    from pandaset_build.store.catalog import source_index
+
+    shortfall = count_shortfall(opened.recipe, len(source_index(opened)))
+    if shortfall:
+        console.print(f"[yellow]warning:[/yellow] {escape(shortfall)}")
+
+
 def reading(build: Path, recipe: str | None, stages: Sequence[str] = drift.PIPELINE) -> Build:
     """Open an existing build for a command that reads `stages`: their records must hold."""
     opened = open_build(build, recipe, create=False)
@@ -204,6 +215,7 @@ def ingest_command(
             opened, source.value, root or Path("."), runner, depth, options,
             limit=limit, tags=tag_list, retry_failed=retry_failed, listing=listing,
         )  # fmt: skip
+        warn_split_counts(opened)
         finish(report, build)
 
 
