@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -676,6 +677,30 @@ def test_a_worker_failing_on_the_disk_is_a_sentence(
     assert cli("distort", "--build", build).code == 0
     for folder in ("versions", "plans"):
         assert tree_bytes(build / folder) == tree_bytes(small.builds["distorted"] / folder)
+
+
+def test_a_real_file_handle_limit_is_a_sentence(small: World, tmp_path: Path) -> None:
+    """With 16 file handles a 2-worker pool cannot start: the command says so, naming the build."""
+    import resource
+
+    place = Place(small, tmp_path)
+    build = place.build("ingested")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+
+    command = ["distort", "--build", str(build), "--workers", "2"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pandaset_build", *command],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+    )
+    outcome = Outcome(done.returncode, done.stdout, done.stderr)
+    line = check_one_line(outcome, 1, (str(build), "too many open files", "ulimit -n"))
+    assert not list((build / "_done").glob("distort/*.json"))
+    record("file-handle-limit", "a 2-worker `distort` under `ulimit -n 16`", 1,
+           normalise(line, place))  # fmt: skip
 
 
 def test_a_refused_build_path_then_fixed_gives_the_clean_bytes(small: World, tmp_path: Path):
