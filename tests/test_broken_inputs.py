@@ -856,3 +856,34 @@ def test_the_doc_lists_every_case() -> None:
     missing = [c.name for c in CASES if f"`{c.name}`" not in text]
     assert not missing, f"docs/errors.md lacks {missing}: run scripts/errors_doc.py"
     assert len(CASES) >= 40
+
+
+ERRNOS = [
+    (errno.ENOTDIR, 2, "not a directory"),
+    (errno.EEXIST, 2, "already exists"),
+    (errno.EISDIR, 2, "is a folder"),
+    (errno.EACCES, 2, "permission denied"),
+    (errno.EPERM, 2, "permission denied"),
+    (errno.EROFS, 2, "read-only"),
+    (errno.ENOSPC, 1, "no space left"),
+    (errno.EDQUOT, 1, "no space left"),
+    (errno.EMFILE, 1, "too many open files"),
+    (errno.ENFILE, 1, "too many open files"),
+]
+
+
+@pytest.mark.parametrize(("code", "exit_code", "says"), ERRNOS, ids=[str(e[0]) for e in ERRNOS])
+def test_each_file_system_error_is_explained(
+    code: int, exit_code: int, says: str, tmp_path: Path
+) -> None:
+    """Each errno the boundary explains: its exit code and sentence, naming the path; pyarrow's
+    errors, whose errno is only in their text, too; an unknown errno stays an OSError (a bug)."""
+    from pandaset_build.store.oserrors import explain
+
+    path = tmp_path / "x"
+    explained = explain(OSError(code, os.strerror(code), str(path)))
+    assert explained is not None and explained.exit_code == exit_code
+    assert str(explained).startswith(str(path)) and says in str(explained)
+    arrow = explain(OSError(f"Error writing bytes to file. Detail: [errno {code}] ..."), path)
+    assert arrow is not None and says in str(arrow) and str(path) in str(arrow)
+    assert explain(OSError(errno.EIO, os.strerror(errno.EIO), str(path))) is None

@@ -96,6 +96,11 @@ def explain(err: OSError, path: str | Path | None = None, need: str = "") -> Pan
             f"{where}: not a directory ({what}): choose a path whose parents are folders, or "
             "move that file away"
         )
+    if code == errno.EEXIST and not Path(where).is_file():
+        return PathError(
+            f"{where}: already exists where this command creates it: move it away, or choose "
+            "another path"
+        )
     if code == errno.EEXIST:
         return PathError(
             f"{where}: exists and is a file, but a folder is needed here: choose another path, "
