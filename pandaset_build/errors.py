@@ -51,6 +51,22 @@ class InputNotFound(PandasetError, FileNotFoundError):
     """A file or folder the command reads does not exist or is not of the expected kind."""
 
 
+class PathError(UsageError, OSError):
+    """A path cannot be used as given (a file where a folder is needed, no permission, a
+    read-only disk); nothing was written that a rerun would trust."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class DiskError(RunError, OSError):
+    """The disk gave out part-way (no space left, too many open files); finished shards stay and
+    a rerun resumes once the cause is fixed."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class BadInput(PandasetError):
     """One input item cannot be used; the message names the file and the problem.
 

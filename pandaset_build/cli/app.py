@@ -1,7 +1,9 @@
 """The Typer app, its console and the one error boundary of the command line.
 
 A `PandasetError` is printed as its message and exits with the error's code (2: wrong usage,
-nothing done; 1: a run failed part-way). Anything else is a bug and keeps its traceback.
+nothing done; 1: a run failed part-way). The file system's errors (not a directory, a file in
+the way, permission denied, read-only, no space, too many open files) are explained the same way
+(`store.oserrors`). Anything else is a bug and keeps its traceback.
 `--debug` (or `PANDASET_DEBUG=1`) shows the traceback of a known error too.
 """
 
@@ -16,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from pandaset_build.errors import PandasetError
+from pandaset_build.store.oserrors import explain
 
 DEBUG_ENV = "PANDASET_DEBUG"
 INTERRUPTED = 130
@@ -39,6 +42,12 @@ class ErrorBoundaryTyper(typer.Typer):
                 raise
             print_error(str(err))
             sys.exit(err.exit_code)
+        except OSError as err:
+            explained = explain(err)
+            if explained is None or os.environ.get(DEBUG_ENV):
+                raise
+            print_error(str(explained))
+            sys.exit(explained.exit_code)
         except KeyboardInterrupt:
             print_error("interrupted: finished shards are kept; rerun the command to resume")
             sys.exit(INTERRUPTED)

@@ -8,11 +8,14 @@ Stage modules are imported inside their commands, so `--help` does not pay for t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pandaset_build.cli.app import app, console
 from pandaset_build.cli.options import (
@@ -27,6 +30,7 @@ from pandaset_build.cli.options import (
     MaskEncoding,
     RandomBackboneOpt,
     RayAddressOpt,
+    ReadBuildOpt,
     RecipeOpt,
     RestartOpt,
     RetryFailedOpt,
@@ -34,25 +38,40 @@ from pandaset_build.cli.options import (
     TagsOpt,
     WorkersOpt,
 )
+from pandaset_build.cli.paths import any_path, name_or_path, output_folder
 from pandaset_build.engine import drift
 from pandaset_build.engine.stage import StageReport
 from pandaset_build.engine.summary import print_summary
 from pandaset_build.errors import UsageError
 from pandaset_build.store.build import Build, build_lock, build_recipe, open_build
+from pandaset_build.store.layout import BuildLayout
+from pandaset_build.store.oserrors import NO_SPACE, error_number, explain, human_bytes
 
 SourceOpt = Annotated[Source, typer.Option("--source", help="Input format.")]
-RootOpt = Annotated[Path | None, typer.Option("--root", help="Dataset root (not for demo).")]
-DepthOpt = Annotated[Path | None, typer.Option("--depth", help="Folder of per-image depth maps.")]
+RootOpt = Annotated[
+    Path | None, typer.Option("--root", help="Dataset root (not for demo).", callback=any_path)
+]
+DepthOpt = Annotated[
+    Path | None, typer.Option("--depth", help="Folder of per-image depth maps.", callback=any_path)
+]
 SplitOpt = Annotated[str | None, typer.Option("--split", help="coco-panoptic split (val2017).")]
 AnnotationsOpt = Annotated[
     Path | None,
-    typer.Option("--annotations", help="psg, coco-panoptic: annotation file; seagull: ROI file."),
+    typer.Option(
+        "--annotations",
+        help="psg, coco-panoptic: annotation file; seagull: ROI file.",
+        callback=any_path,
+    ),
 ]
 ImagesOpt = Annotated[
-    Path | None, typer.Option("--images", help="coco-panoptic, folder: image folder override.")
+    Path | None,
+    typer.Option(
+        "--images", help="coco-panoptic, folder: image folder override.", callback=any_path
+    ),
 ]
 MasksOpt = Annotated[
-    Path | None, typer.Option("--masks", help="coco-panoptic, folder: mask folder override.")
+    Path | None,
+    typer.Option("--masks", help="coco-panoptic, folder: mask folder override.", callback=any_path),
 ]
 MaskEncodingOpt = Annotated[
     MaskEncoding | None, typer.Option("--mask-encoding", help="folder: how mask PNGs hold ids.")
@@ -65,18 +84,61 @@ MetricOpt = Annotated[
     str | None, typer.Option("--metric", help="pyiqa full-reference metric (recipe default).")
 ]
 WeightsOpt = Annotated[
-    Path | None, typer.Option("--weights", help="Local weights file of the metric.")
+    Path | None,
+    typer.Option("--weights", help="Local weights file of the metric.", callback=any_path),
 ]
 CropBatchOpt = Annotated[int | None, typer.Option("--batch-size", min=1, help="Crops per batch.")]
 LayoutOpt = Annotated[Layout, typer.Option("--layout", help="Export layout.")]
 DEMO = Source("demo")
 
 
-def finish(report: StageReport) -> None:
-    """Print a stage's summary; exit 1 when an item or shard failed (a rerun resumes)."""
+def finish(report: StageReport, build: Path) -> None:
+    """Print a stage's summary; exit 1 when an item or shard failed (a rerun resumes).
+
+    Shards that stopped on a file-system error end the command with that error as a sentence
+    (with a full disk: the space the stage still needs, measured on the shards that finished).
+    """
     print_summary(report, console)
+    faults = report.faults
+    if faults:
+        first = faults[0]
+        need = report.bytes_needed()
+        shards = f"{len(faults)} of {len(report.records)} {report.stage} shards of {build} stopped"
+        needs = (
+            f"{shards}; they need about {human_bytes(need)} more"
+            if need is not None
+            else f"{shards}; how much they need is known once one shard finishes"
+        )
+        code = first.fault_errno or 0
+        explained = explain(OSError(code, os.strerror(code), first.fault_path), build, needs)
+        if explained is not None:
+            raise explained
     if not report.ok:
         raise typer.Exit(1)
+
+
+@contextmanager
+def export_space(build: Path) -> Iterator[None]:
+    """A full disk during an export says what the export needs: it packs the version images."""
+    try:
+        yield
+    except OSError as err:
+        if error_number(err) not in NO_SPACE:
+            raise
+        versions = BuildLayout(build).versions
+        size = sum(p.stat().st_size for p in versions.rglob("*") if p.is_file())
+        need = f"the export of {build} packs the version images ({human_bytes(size)} in {versions})"
+        raise explain(err, build, need) from None  # type: ignore[misc]
+
+
+def warn_split_counts(opened: Build) -> None:
+    """Warn when the recipe's split counts ask for more images than the build holds."""
+    from pandaset_build.labels.splits import count_shortfall
+    from pandaset_build.store.catalog import source_index
+
+    shortfall = count_shortfall(opened.recipe, len(source_index(opened)))
+    if shortfall:
+        console.print(f"[yellow]warning:[/yellow] {escape(shortfall)}")
 
 
 def reading(build: Path, recipe: str | None, stages: Sequence[str] = drift.PIPELINE) -> Build:
@@ -162,7 +224,8 @@ def ingest_command(
             opened, source.value, root or Path("."), runner, depth, options,
             limit=limit, tags=tag_list, retry_failed=retry_failed, listing=listing,
         )  # fmt: skip
-        finish(report)
+        warn_split_counts(opened)
+        finish(report, build)
 
 
 @app.command("distort")
@@ -182,7 +245,10 @@ def distort_command(
 
     with build_lock(build):
         opened = open_build(build, recipe, restart, force, create=False)
-        finish(distort(opened, make_executor(executor.value, workers, ray_address), retry_failed))
+        finish(
+            distort(opened, make_executor(executor.value, workers, ray_address), retry_failed),
+            build,
+        )
 
 
 @app.command("score")
@@ -216,7 +282,7 @@ def score_command(
             batch_size=batch_size,
             retry_failed=retry_failed,
         )
-        finish(report)
+        finish(report, build)
 
 
 @app.command("preview")
@@ -244,7 +310,7 @@ def export_command(
     """Write the Hugging Face parquet export, the PandaBench layout, or LLaVA conversations."""
     from pandaset_build.stages.export import export
 
-    with build_lock(build):
+    with build_lock(build), export_space(build):
         summary = export(reading(build, recipe), layout.value)
     console.print(
         f"export {layout.value}: {summary.files} files in {summary.folder}, "
@@ -284,7 +350,11 @@ def publish_command(
 def split_bench_command(
     manifest: Annotated[
         str | None,
-        typer.Option("--manifest", help="published, or a pair-list file; default: sample."),
+        typer.Option(
+            "--manifest",
+            help="published, or a pair-list file; default: sample.",
+            callback=name_or_path,
+        ),
     ] = None,
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
@@ -316,7 +386,8 @@ def gallery_command(
         int, typer.Option("--sample", min=0, help="Dataset pairs per split besides the benches.")
     ] = 24,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Folder (default build/gallery).")
+        Path | None,
+        typer.Option("--out", help="Folder (default build/gallery).", callback=output_folder),
     ] = None,
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
@@ -333,7 +404,7 @@ def gallery_command(
 
 
 @app.command("status")
-def status_command(build: BuildOpt = Path("build"), as_json: JsonOpt = False) -> None:
+def status_command(build: ReadBuildOpt = Path("build"), as_json: JsonOpt = False) -> None:
     """What the build holds and lacks: shards, images, failures, staleness, disk, time left."""
     import json
 

@@ -12,14 +12,15 @@ from pandaset_build.cli.app import app, console
 from pandaset_build.cli.options import (
     Baseline,
     BatchOpt,
-    BuildOpt,
     DeviceOpt,
     EvalMode,
     PromptKind,
     PromptSet,
     RandomBackboneOpt,
+    ReadBuildOpt,
     TokenLimitField,
 )
+from pandaset_build.cli.paths import any_path, name_or_path, output_folder
 from pandaset_build.errors import UsageError
 from pandaset_build.store.atomic import write_json_atomic
 from pandaset_build.store.build import build_lock
@@ -29,9 +30,14 @@ if TYPE_CHECKING:
     from pandaset_build.config.panda import PandaConfig
     from pandaset_build.pairsets import PairSource
 
-PandaRecipeOpt = Annotated[str, typer.Option("--recipe", help="PANDA recipe file or name.")]
+PandaRecipeOpt = Annotated[
+    str, typer.Option("--recipe", help="PANDA recipe file or name.", callback=name_or_path)
+]
 BackboneWeightsOpt = Annotated[
-    Path | None, typer.Option("--backbone-weights", help="Local DINOv2 ViT-S/14 weights file.")
+    Path | None,
+    typer.Option(
+        "--backbone-weights", help="Local DINOv2 ViT-S/14 weights file.", callback=any_path
+    ),
 ]
 
 
@@ -57,14 +63,20 @@ def _pairs(path: Path, split: str, mode: str, max_pairs: int | None, seed: int) 
 def train_panda_command(
     recipe: PandaRecipeOpt = "panda",
     data: Annotated[
-        Path | None, typer.Option("--data", help="hf export or pandabench root (build's hf).")
+        Path | None,
+        typer.Option(
+            "--data", help="hf export or pandabench root (build's hf).", callback=any_path
+        ),
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Checkpoints (build/panda).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Checkpoints (build/panda).", callback=output_folder),
+    ] = None,
     device: DeviceOpt = "cpu",
     backbone_weights: BackboneWeightsOpt = None,
     random_backbone: RandomBackboneOpt = False,
     no_resume: Annotated[bool, typer.Option("--no-resume", help="Start from scratch.")] = False,
-    build: BuildOpt = Path("build"),
+    build: ReadBuildOpt = Path("build"),
 ) -> None:
     """Train PANDA (or a probe baseline) on an export; resumes from the last checkpoint."""
     from pandaset_build.config.panda import load_panda_config
@@ -112,22 +124,28 @@ def _train(
 @app.command("eval-panda")
 def eval_panda_command(
     checkpoint: Annotated[
-        Path | None, typer.Option("--checkpoint", help="A train-panda .pth.")
+        Path | None, typer.Option("--checkpoint", help="A train-panda .pth.", callback=any_path)
     ] = None,
     baseline: Annotated[
         Baseline | None, typer.Option("--baseline", help="The seeded random baseline.")
     ] = None,
     bench: Annotated[
-        Path | None, typer.Option("--bench", help="bench folder, hf export or pandabench root.")
+        Path | None,
+        typer.Option(
+            "--bench", help="bench folder, hf export or pandabench root.", callback=any_path
+        ),
     ] = None,
     split: Annotated[str, typer.Option("--split", help="Split of an export.")] = "test",
     mode: Annotated[
         EvalMode, typer.Option("--mode", help="Pairs of a pandabench root.")
     ] = EvalMode.hard,
-    out: Annotated[Path | None, typer.Option("--out", help="Metrics and graphs folder.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Metrics and graphs folder.", callback=output_folder),
+    ] = None,
     device: DeviceOpt = "cpu",
     batch_size: BatchOpt = None,
-    build: BuildOpt = Path("build"),
+    build: ReadBuildOpt = Path("build"),
 ) -> None:
     """The paper's metrics on a bench, a Distortion Graph JSON per pair and one graph PNG."""
     from pandaset_build.panda.baselines import RandomBaseline
@@ -162,8 +180,12 @@ def eval_mllm_command(
     api_base: Annotated[
         str, typer.Option("--api-base", help="OpenAI-compatible base URL, e.g. .../v1.")
     ],
-    bench: Annotated[Path | None, typer.Option("--bench", help="A bench folder.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Results, cache, prompts.")] = None,
+    bench: Annotated[
+        Path | None, typer.Option("--bench", help="A bench folder.", callback=any_path)
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Results, cache, prompts.", callback=output_folder)
+    ] = None,
     prompt_type: Annotated[
         PromptKind, typer.Option("--prompt-type", help="pair (type b) or region (type a).")
     ] = PromptKind.pair,
@@ -172,7 +194,8 @@ def eval_mllm_command(
         typer.Option("--prompts", help="paper (the paper's prompts, verbatim) or extended."),
     ] = PromptSet.paper,
     hints: Annotated[
-        Path | None, typer.Option("--hints", help="Distortion Graph JSONs (eval-panda).")
+        Path | None,
+        typer.Option("--hints", help="Distortion Graph JSONs (eval-panda).", callback=any_path),
     ] = None,
     runs: Annotated[int, typer.Option("--runs", min=1, help="Repeated runs (mean, std).")] = 3,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1)] = 4,
@@ -180,7 +203,11 @@ def eval_mllm_command(
     max_retries: Annotated[int, typer.Option("--max-retries", min=0)] = 4,
     templates: Annotated[
         Path | None,
-        typer.Option("--templates", help="Folder of .txt files replacing templates by name."),
+        typer.Option(
+            "--templates",
+            help="Folder of .txt files replacing templates by name.",
+            callback=any_path,
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="First N pairs.")] = None,
     max_tokens: Annotated[
@@ -197,7 +224,7 @@ def eval_mllm_command(
         float | None, typer.Option("--temperature", help="Sent only when given.")
     ] = None,
     api_key_env: Annotated[str, typer.Option("--api-key-env")] = "OPENAI_API_KEY",
-    build: BuildOpt = Path("build"),
+    build: ReadBuildOpt = Path("build"),
 ) -> None:
     """Ask a multimodal LLM about bench pairs; score its answers as eval-panda does."""
     from pandaset_build.mllm.run import eval_mllm

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from pandaset_build.cli.paths import any_path, name_or_path, output_folder
 from pandaset_build.sources import READERS
 
 
@@ -38,11 +39,16 @@ def check_device(value: str) -> str:
     return value
 
 
-BuildOpt = Annotated[Path, typer.Option("--build", help="Build directory.")]
+BuildOpt = Annotated[Path, typer.Option("--build", help="Build directory.", callback=output_folder)]
+ReadBuildOpt = Annotated[
+    Path, typer.Option("--build", help="Build directory (read).", callback=any_path)
+]
 RecipeOpt = Annotated[
     str | None,
     typer.Option(
-        "--recipe", help="Recipe file or bundled name; default: the build's recipe, else default."
+        "--recipe",
+        help="Recipe file or bundled name; default: the build's recipe, else default.",
+        callback=name_or_path,
     ),
 ]
 RestartOpt = Annotated[
@@ -94,7 +100,10 @@ LimitOpt = Annotated[
     ),
 ]
 TagsOpt = Annotated[
-    Path | None, typer.Option("--tags", help="Ingest only these tags (a file, one per line).")
+    Path | None,
+    typer.Option(
+        "--tags", help="Ingest only these tags (a file, one per line).", callback=any_path
+    ),
 ]
 JsonOpt = Annotated[
     bool, typer.Option("--json", help="Print JSON (for scripts); run: with --dry-run.")

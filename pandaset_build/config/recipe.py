@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from pandaset_build.config import vocab
 from pandaset_build.config.loader import RECIPE_DIR, KeyedProblem, load, validate
+from pandaset_build.config.manifests import read_manifest_json, resolve_manifest_path
 
 SEVERITY_NAMES = vocab.SEVERITIES[1:]
 
@@ -255,6 +256,16 @@ class Comparison(Strict):
     same_below: float = Field(0.1, ge=0.0)
     significant_from: float = Field(0.3, ge=0.0)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Comparison:
+        if self.same_below >= self.significant_from:
+            raise ValueError(
+                f"same_below ({self.same_below}) must be below significant_from "
+                f"({self.significant_from}): a score difference below same_below is 'same', "
+                "from significant_from on 'significant'; swap or fix them"
+            )
+        return self
+
 
 class Bench(Strict):
     easy: int = Field(300, ge=0)
@@ -305,11 +316,25 @@ class Recipe(Strict):
     @field_validator("versions")
     @classmethod
     def _versions(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError(f"needs at least one version; known: {list(vocab.VERSIONS)}")
         unknown = [v for v in value if v not in vocab.VERSIONS]
         if unknown:
             raise ValueError(f"unknown versions {unknown}; known: {list(vocab.VERSIONS)}")
         if len(set(value)) != len(value):
             raise ValueError("versions must not repeat")
+        return value
+
+    @field_validator("split_manifest")
+    @classmethod
+    def _manifest(cls, value: str | None) -> str | None:
+        if value is not None:
+            path = resolve_manifest_path(value)
+            data = read_manifest_json(path)
+            if not isinstance(data, dict) or not isinstance(data.get("splits"), dict):
+                raise ValueError(
+                    f"{path}: a split manifest needs a 'splits' mapping of split -> tags"
+                )
         return value
 
     @field_validator("distortions")

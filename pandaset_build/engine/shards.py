@@ -19,6 +19,7 @@ from pandaset_build.engine import progress
 from pandaset_build.store.atomic import write_json_atomic
 from pandaset_build.store.build import Build
 from pandaset_build.store.fingerprints import Stamp, stamp
+from pandaset_build.store.oserrors import error_number, explain
 
 OptionsT = TypeVar("OptionsT")
 
@@ -85,6 +86,8 @@ class ShardRecord:
     fingerprint: str = ""
     skipped: bool = False
     error: str | None = None
+    fault_errno: int | None = None  # a file-system error of a shard that raised (never written)
+    fault_path: str | None = None
     inputs: dict[str, Stamp | None] = field(default_factory=dict)
     outputs: dict[str, Stamp | None] = field(default_factory=dict)
 
@@ -94,7 +97,11 @@ class ShardRecord:
         return cls(**{**data, "failures": failures})
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for key in ("fault_errno", "fault_path"):
+            if data[key] is None:
+                del data[key]
+        return data
 
     @property
     def images(self) -> int:
@@ -171,10 +178,25 @@ def run_shard_task(task: ShardTask[Any]) -> ShardRecord:
     start = time.perf_counter()
     progress.begin(task.shard.stage, task.shard.name)
     try:
-        outcome = task.function(task.build, task.shard, task.options)
+        return _run_and_record(task, start)
+    except OSError as err:
+        explained = explain(err, task.build.root)
+        if explained is None:
+            return lost_record(task, _with_traceback(err), time.perf_counter() - start)
+        record = lost_record(task, str(explained), time.perf_counter() - start)
+        record.fault_errno = error_number(err)
+        record.fault_path = err.filename if err.filename is not None else str(task.build.root)
+        return record
     except Exception as err:
-        error = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
-        return lost_record(task, error, time.perf_counter() - start)
+        return lost_record(task, _with_traceback(err), time.perf_counter() - start)
+
+
+def _with_traceback(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
+
+
+def _run_and_record(task: ShardTask[Any], start: float) -> ShardRecord:
+    outcome = task.function(task.build, task.shard, task.options)
     record = ShardRecord(
         stage=task.shard.stage,
         shard=task.shard.name,

@@ -63,6 +63,25 @@ class StageReport:
     def ok(self) -> bool:
         return not self.failures and not self.errors
 
+    @property
+    def faults(self) -> list[ShardRecord]:
+        """Shards that stopped on a file-system error (no space, read-only, ...)."""
+        return [r for r in self.records if r.fault_errno is not None]
+
+    def bytes_needed(self) -> int | None:
+        """About the bytes the shards that raised still have to write: the bytes per image the
+        finished shards wrote, times the images of those that did not (None before any did)."""
+        written = images = 0
+        for record in self.records:
+            if record.error:
+                continue
+            written += sum(s[0] for s in record.outputs.values() if s is not None)
+            images += len(record.tags)
+        if not images:
+            return None
+        left = sum(len(r.tags) for r in self.errors)
+        return round(written / images * left)
+
     def totals(self) -> dict[str, int]:
         totals: dict[str, int] = {}
         for record in self.records:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pandaset_build.errors import MetricError
+from pandaset_build.errors import MetricError, WeightsError
 from pandaset_build.store.fingerprints import file_sha256
 
 
@@ -66,6 +66,62 @@ class Metric:
         return -values if self.lower_better else values
 
 
+LEARNED = ("topiq", "lpips", "dists", "ahiq", "ckdn", "pieapp", "cknn")
+WEIGHTS_SOURCE = (
+    "pyiqa downloads them where huggingface.co is reachable and caches them in "
+    "$TORCH_HOME/hub/pyiqa (for topiq_fr: cfanet_fr_kadid_res50-2c4cc61d.pth); pass that file"
+)
+
+
+def _from_file(name: str, device: str, path: Path, learned: bool) -> torch.nn.Module:
+    """The metric built empty with the weights of `path` loaded strictly; each way a file can
+    be wrong is one sentence naming it, what was expected and where to get it."""
+    if not learned:
+        raise WeightsError(
+            f"--weights {path}: --metric {name} has no weights (it is computed, not learned): "
+            "drop --weights, or choose a learned metric such as topiq_fr"
+        )
+    if not path.is_file():
+        raise WeightsError(f"--weights {path}: no such file; {WEIGHTS_SOURCE}")
+    try:
+        state = torch.load(path, map_location=device, weights_only=False)
+    except Exception as err:  # torch raises pickle, zip and value errors alike for a bad file
+        raise WeightsError(
+            f"--weights {path}: not a PyTorch checkpoint ({type(err).__name__}); expected the "
+            f"{name} weights file of pyiqa: {WEIGHTS_SOURCE}"
+        ) from None
+    params = state.get("params") if isinstance(state, dict) else None
+    if not isinstance(params, dict):
+        raise WeightsError(
+            f"--weights {path}: a checkpoint without a 'params' state dict, not pyiqa's {name} "
+            f"weights: {WEIGHTS_SOURCE}"
+        )
+    model = pyiqa_metric(name, device)
+    try:
+        model.net.load_state_dict(params, strict=True)
+    except RuntimeError as err:
+        missing, unexpected = state_dict_mismatch(model.net, params)
+        raise WeightsError(
+            f"--weights {path}: the checkpoint of another model, not of {name} "
+            f"({missing} of its parameters missing, {unexpected} unexpected"
+            f"{'' if missing or unexpected else ', shapes differ'}): {WEIGHTS_SOURCE}"
+        ) from err
+    return model
+
+
+def state_dict_mismatch(net: torch.nn.Module, params: dict[str, object]) -> tuple[int, int]:
+    """How many of the model's keys the state dict lacks, and how many it has in excess."""
+    own = set(net.state_dict())
+    return len(own - set(params)), len(set(params) - own)
+
+
+def pyiqa_metric(name: str, device: str) -> torch.nn.Module:
+    """pyiqa's metric built without downloading anything."""
+    import pyiqa
+
+    return pyiqa.create_metric(name, device=device, pretrained=False, backbone_pretrain=False)
+
+
 def load_metric(
     name: str, device: str = "cpu", weights: str | None = None, random_weights: bool = False
 ) -> Metric:
@@ -75,21 +131,13 @@ def load_metric(
     device = resolve_device(device)
     if name not in pyiqa.list_models(metric_mode="FR"):
         raise MetricError(f"--metric {name}: not a pyiqa full-reference metric")
-    learned = name.startswith(("topiq", "lpips", "dists", "ahiq", "ckdn", "pieapp", "cknn"))
+    learned = name.startswith(LEARNED)
     if weights is not None:
-        if not Path(weights).is_file():
-            raise MetricError(f"--weights {weights}: no such file")
-        model = pyiqa.create_metric(name, device=device, pretrained=False, backbone_pretrain=False)
-        try:
-            model.net.load_state_dict(
-                torch.load(weights, map_location=device, weights_only=False)["params"], strict=True
-            )
-        except (KeyError, RuntimeError) as err:
-            raise MetricError(f"--weights {weights}: not a {name} checkpoint: {err}") from None
+        model = _from_file(name, device, Path(weights), learned)
         identity = f"sha256:{file_sha256(weights)}"
     elif random_weights:
         torch.manual_seed(0)
-        model = pyiqa.create_metric(name, device=device, pretrained=False, backbone_pretrain=False)
+        model = pyiqa_metric(name, device)
         identity = "random (testing only)"
     elif learned:
         try:

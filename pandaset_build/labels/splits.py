@@ -56,3 +56,22 @@ class SplitRule:
             if u < cumulative:
                 return name
         return last
+
+
+def count_shortfall(recipe: Recipe, images: int) -> str | None:
+    """A warning when the recipe's split counts ask for more images than the build holds.
+
+    Counts are used as fractions, so the build still splits; but a split may get no image, and
+    split-bench stops on an empty test split: the warning says what to change first.
+    """
+    if not any(size > 1 for size in recipe.splits.values()):
+        return None
+    wanted = round(sum(recipe.splits.values()))
+    if wanted <= images:
+        return None
+    asked = ", ".join(f"{name} {size:g}" for name, size in recipe.splits.items())
+    return (
+        f"recipe {recipe.name!r}: splits ask for {wanted} images ({asked}) but the build holds "
+        f"{images}; the counts are used as fractions, so a split may get no image: lower the "
+        "counts (or give fractions) and rebuild with --restart, or ingest more images"
+    )

@@ -90,11 +90,23 @@ def with_hub_pos_embed(state: dict[str, torch.Tensor], vit: nn.Module) -> dict[s
 
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """Read a state dict from .safetensors or a torch pickle."""
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
 
-        return load_file(str(path))
-    state = torch.load(path, map_location="cpu", weights_only=True)
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises pickle, zip and value errors alike for a bad file
+        raise WeightsError(
+            f"--backbone-weights {path}: not a PyTorch or safetensors checkpoint "
+            f"({type(err).__name__}); "
+            f"expected DINOv2 ViT-S/14 weights. {WEIGHTS_HELP}"
+        ) from None
+    if not isinstance(state, dict):
+        raise WeightsError(
+            f"--backbone-weights {path}: holds a {type(state).__name__}, not a state dict; "
+            f"expected DINOv2 ViT-S/14 weights. {WEIGHTS_HELP}"
+        )
     return state.get("model", state.get("state_dict", state))
 
 
@@ -120,8 +132,18 @@ def build_backbone(
         if not path.is_file():
             raise WeightsError(f"Backbone weights file not found: {path}. {WEIGHTS_HELP}")
         vit = timm.create_model(name, pretrained=False, **kwargs)
-        state = with_hub_pos_embed(_read_state_dict(path), vit)
-        vit.load_state_dict(checkpoint_filter_fn(state, vit), strict=True)
+        state = _read_state_dict(path)
+        try:
+            vit.load_state_dict(
+                checkpoint_filter_fn(with_hub_pos_embed(state, vit), vit), strict=True
+            )
+        except (RuntimeError, KeyError, ValueError) as err:
+            own = set(vit.state_dict())
+            raise WeightsError(
+                f"--backbone-weights {path}: the checkpoint of another model, not of {name} "
+                f"({len(own - set(state))} of its parameters missing, "
+                f"{len(set(state) - own)} unexpected). {WEIGHTS_HELP}"
+            ) from err
         return PatchBackbone(vit)
     if not pretrained:
         raise WeightsError(f"No backbone weights requested for {name}. {WEIGHTS_HELP}")

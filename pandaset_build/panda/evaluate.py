@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from pandaset_build.config.panda import PandaConfig
-from pandaset_build.errors import InputNotFound
+from pandaset_build.errors import InputNotFound, WeightsError
 from pandaset_build.json_types import JsonObject
 from pandaset_build.labels import metrics
 from pandaset_build.pairsets import PairRecord, PairSource, PandaBenchSource, Triple
@@ -157,7 +157,18 @@ def load_model(
     checkpoint: str | Path, device: str = "cpu", config: PandaConfig | None = None
 ) -> tuple[nn.Module, PandaConfig]:
     """Model and config from a checkpoint (backbone weights included; loaded strictly)."""
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch raises pickle, zip and value errors alike for a bad file
+        raise WeightsError(
+            f"--checkpoint {checkpoint}: not a PyTorch checkpoint ({type(err).__name__}); "
+            "expected a .pth that train-panda wrote (build/panda/last.pth): run train-panda"
+        ) from None
+    if not isinstance(state, dict) or "model_state_dict" not in state:
+        raise WeightsError(
+            f"--checkpoint {checkpoint}: not a train-panda checkpoint (no model_state_dict); "
+            "expected a .pth that train-panda wrote (build/panda/last.pth): run train-panda"
+        )
     if config is None:
         config = PandaConfig.model_validate(state.get("config", {}))
     model = build_model(config.model, random_init=True, seed=config.train.seed)

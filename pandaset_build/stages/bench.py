@@ -18,6 +18,7 @@ from pandaset_build.formats.features import BENCH
 from pandaset_build.formats.manifest import write_manifest
 from pandaset_build.formats.shard_writer import ShardWriter
 from pandaset_build.labels.pairs import DIFFICULTIES, difficulty, make_pair
+from pandaset_build.labels.splits import count_shortfall
 from pandaset_build.store.atomic import staged_folder, write_bytes_atomic
 from pandaset_build.store.build import Build
 from pandaset_build.store.predicates import PREDICATE_FILE
@@ -188,6 +189,9 @@ def without_empty(scored: ScoredBuild, chosen: dict[str, list[Triple]]) -> dict[
         return kept
     counts = ", ".join(f"{s} {scored.count(s)}" for s in scored.splits) or "none"
     if not scored.tags(BENCH_SPLIT):
+        images = sum(scored.count(s) for s in scored.splits)
+        shortfall = count_shortfall(scored.build.recipe, images)
+        counts += f"; {shortfall}" if shortfall else ""
         raise UsageError(
             f"{scored.build.root}: the {BENCH_SPLIT} split is empty (images per split: {counts}), "
             f"and benches are drawn from it: give the recipe's `splits` a {BENCH_SPLIT} share "

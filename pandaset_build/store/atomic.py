@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pandaset_build.store.oserrors import error_number
+
 
 def is_temporary(name: str) -> bool:
     """Whether a file name is one of the hidden temporary names used here."""
@@ -32,9 +34,19 @@ def atomic_path(final: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, final)
+    except OSError as err:
+        named(err, final)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
         folder.rmdir()
+
+
+def named(err: OSError, path: Path) -> None:
+    """Raise `err` again naming `path` when it names no file (a failed write names none)."""
+    code = error_number(err)
+    if err.filename is None and code is not None:
+        raise OSError(code, os.strerror(code), str(path)) from err
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -62,6 +74,9 @@ def staged_folder(final: Path) -> Iterator[Path]:
         if final.exists():
             shutil.rmtree(final)
         os.replace(staging, final)
+    except OSError as err:
+        named(err, final)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if not parent_existed and final.parent.exists() and not any(final.parent.iterdir()):

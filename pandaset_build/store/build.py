@@ -19,7 +19,7 @@ from typing import Any
 from pandaset_build import __version__
 from pandaset_build.config.recipe import Recipe, load_recipe, recipe_from_dict
 from pandaset_build.errors import BuildError, MissingStageOutputs
-from pandaset_build.store.atomic import is_temporary, write_json_atomic
+from pandaset_build.store.atomic import is_temporary, named, write_json_atomic
 from pandaset_build.store.layout import BuildLayout
 
 
@@ -211,6 +211,9 @@ def build_lock(root: Path) -> Iterator[None]:
             _held[key] = 1
         try:
             yield
+        except OSError as err:
+            named(err, root)  # an error that names no file (a pipe, a socket): the build
+            raise
         finally:
             with _held_guard:
                 _held.pop(key, None)
