@@ -45,20 +45,25 @@ class Frame:
 
 
 def load_frame(recipe: Recipe, source: SourceRecord, plans: Sequence[RegionPlan]) -> Frame:
-    """Decode the clean image, masks, and (only when a plan needs them) depth and ISP pixels."""
+    """Decode the clean image, masks, and (only when a plan needs them) depth and ISP pixels.
+
+    ISP images: every folder of a family the plans take ISP pixels for, so that the audit's
+    redraw can pick another one. Haze distance: by the record's depth tier; the layout prior
+    reads the record's regions."""
     image = read_rgb(source.image_path)
     if image.shape[:2] != (source.height, source.width):
         raise BadInput(source.image_path, "image size changed since ingest")
     paths = {isp_image["folder"]: isp_image["path"] for isp_image in source.isp_images}
+    families = {p.distortion for p in plans if p.isp}
     isp = {}
-    for folder in sorted({p.isp_folder for p in plans if p.isp}):
+    for folder in sorted(i["folder"] for i in source.isp_images if i["family"] in families):
         isp[folder] = read_rgb(paths[folder])
         if isp[folder].shape != image.shape:
             raise BadInput(paths[folder], "ISP image size changed since ingest")
     distance = None
     if any(p.distortion == "haze" for p in plans):
         knobs = recipe.distortion_params("haze/haze", 1)
-        distance = haze_distance(image, knobs, source.depth_path)
+        distance = haze_distance(image, knobs, source.depth_path, regions=source.regions)
     return Frame(
         image=image,
         masks=[decode_mask(region.mask) for region in source.regions],

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import partial
 
 from pandaset_build.engine.executors import Executor
 from pandaset_build.engine.shards import Shard, ShardOutcome, make_shards
 from pandaset_build.engine.stage import Stage, StageReport
 from pandaset_build.errors import BadInput, MissingStageOutputs
+from pandaset_build.render.audit import audit_version
 from pandaset_build.render.frame import load_frame
-from pandaset_build.render.plan import plan_image
-from pandaset_build.render.renderer import render_fast
+from pandaset_build.render.plan import plan_image, replan
 from pandaset_build.store.build import Build
 from pandaset_build.store.catalog import read_sources, source_index
 from pandaset_build.store.images import write_png
@@ -25,7 +26,8 @@ class DistortOptions:
 
 
 def distort_shard(build: Build, shard: Shard, options: DistortOptions) -> ShardOutcome:
-    """Render every version of every image of a shard, then write the shard's plans."""
+    """Render and audit every version of every image of a shard, then write the shard's plans
+    (as audited: measures, attempts, outcome)."""
     outcome = ShardOutcome()
     outcome.read(*sorted({path for _, path in shard.items}))
     plan_rows: list[Row] = []
@@ -40,16 +42,25 @@ def distort_shard(build: Build, shard: Shard, options: DistortOptions) -> ShardO
         by_version: dict[str, list[RegionPlan]] = defaultdict(list)
         for plan in plans:
             by_version[plan.version].append(plan)
+        audited: list[RegionPlan] = []
         for version, version_plans in by_version.items():
-            rendered = render_fast(frame, version_plans)
+            rendered, version_audited = audit_version(
+                frame,
+                version_plans,
+                build.recipe.visibility,
+                partial(replan, build.recipe, source),
+            )
+            audited.extend(version_audited)
             path = build.layout.version_image(version, source.split, source.tag)
             write_png(path, rendered, build.recipe.png_encoder, build.recipe.png_level)
             outcome.wrote(path)
             outcome.add("versions")
-        for plan in plans:
+        for plan in audited:
             outcome.add(f"distortion:{plan.distortion}")
             outcome.add(f"severity:{plan.severity}")
-        plan_rows.extend(plan.to_row() for plan in plans)
+            if plan.audit not in ("", "visible"):
+                outcome.add(f"audit:{plan.audit}")
+        plan_rows.extend(plan.to_row() for plan in audited)
         outcome.add("images")
     write_table(build.layout.plan_shard(shard.name), plan_rows, PLANS)
     outcome.wrote(build.layout.plan_shard(shard.name))

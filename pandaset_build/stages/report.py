@@ -14,6 +14,7 @@ from pandaset_build.config import vocab
 from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import image_pairs, make_pair
 from pandaset_build.labels.stats import LabelStats
+from pandaset_build.labels.visibility import VisibilityStats
 from pandaset_build.render.sheets import YELLOW, contact_sheet, legend_tile, outlined, tile
 from pandaset_build.store.atomic import atomic_path, write_bytes_atomic, write_json_atomic
 from pandaset_build.store.build import Build
@@ -35,14 +36,15 @@ COMPARISON_COLOURS = {
 }
 
 
-def collect_stats(scored: ScoredBuild) -> LabelStats:
-    """Label counts over every image and ordered pair, streamed."""
-    stats = LabelStats()
+def collect_stats(scored: ScoredBuild) -> tuple[LabelStats, VisibilityStats]:
+    """Label counts over every image and ordered pair, and the visibility audit, streamed."""
+    stats, visibility = LabelStats(), VisibilityStats()
     for image in scored.iter_images():
         stats.add_image(image)
+        visibility.add_image(image)
         for pair in image_pairs(image, scored.versions, scored.build.recipe.comparison):
             stats.add_pair(pair)
-    return stats
+    return stats, visibility
 
 
 def stats_table(stats: JsonObject) -> Table:
@@ -61,6 +63,47 @@ def stats_table(stats: JsonObject) -> Table:
         shares = (f"{stats['comparison_shares'][s][name]:.1%}" for s in splits)
         table.add_row(f"comparison: {name}", *shares)
     return table
+
+
+def visibility_table(visibility: JsonObject, minimum: float) -> Table:
+    """Per family and severity: degraded regions, those under the minimum at the first draw
+    and in the written labels, redrawn and relabelled; the mean region score per severity."""
+    table = Table(title=f"Visibility audit (degraded regions; minimum mean change {minimum:g})")
+    for name in ("family", "severity", "regions", "under min (drawn)", "under min (written)"):
+        table.add_column(name, justify="left" if name in ("family", "severity") else "right")
+    for name in ("redrawn", "relabelled", "mean score"):
+        table.add_column(name, justify="right")
+    for family, rows in visibility["families"].items():
+        order = visibility["severity_order"].get(family, {})
+        for severity, row in rows.items():
+            score = order.get("mean_score", {}).get(severity)
+            table.add_row(
+                family,
+                severity,
+                str(row["regions"]),
+                f"{row['under_minimum_first_draw']:.1%}",
+                f"{row['under_minimum_written']:.1%}",
+                str(row["redrawn"]),
+                str(row["relabelled"]),
+                "" if score is None else f"{score:.4f}",
+            )
+        if order:
+            table.add_row(family, "order", "", "", "", "", "", _order_text(order["ordered"]))
+    table.add_row(
+        "all",
+        "",
+        str(visibility["regions"]),
+        f"{visibility['under_minimum_first_draw']:.2%}",
+        f"{visibility['under_minimum_written']:.2%}",
+        str(visibility["redrawn"]),
+        str(visibility["relabelled"]),
+        "",
+    )
+    return table
+
+
+def _order_text(ordered: bool) -> str:
+    return "minor > moderate > severe" if ordered else "NOT minor > moderate > severe"
 
 
 def stats_plot(stats: JsonObject, path: Path) -> None:
@@ -148,11 +191,16 @@ def distorted_regions(image: ScoredImage) -> int:
 
 
 def report(build: Build, console: Console | None = None) -> list[Path]:
-    """Write `report/stats.json`, `stats.png`, `labels_sheet.png`, `pairs_sheet.png`."""
+    """Write `report/stats.json` (figure 6's counts and the visibility audit), `stats.png`,
+    `labels_sheet.png`, `pairs_sheet.png`."""
     scored = ScoredBuild(build)
     scored.check()
-    stats = collect_stats(scored).to_json(scored.splits)
-    (console or Console()).print(stats_table(stats))
+    label_stats, visibility_stats = collect_stats(scored)
+    stats = label_stats.to_json(scored.splits)
+    stats["visibility"] = visibility_stats.to_json()
+    console = console or Console()
+    console.print(stats_table(stats))
+    console.print(visibility_table(stats["visibility"], build.recipe.visibility.min_mean_change))
     out = build.layout.report
     out.mkdir(parents=True, exist_ok=True)
     paths = [
