@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from pandaset_build import distortions
 from pandaset_build.config.recipe import Visibility
 from pandaset_build.distortions import changed_share, mean_abs_change
 from pandaset_build.render.frame import Frame
@@ -42,8 +43,12 @@ def measure(frame: Frame, rendered: np.ndarray, region_id: int) -> Change:
 
 
 def _draw(plan: RegionPlan) -> tuple[str, str, int, str]:
-    """What decides a region's pixels: sub-type, parameters, render seed, ISP folder."""
-    return plan.subtype, plan.params, plan.seed, plan.isp_folder
+    """What decides a region's pixels: the ISP folder, or the sub-type, its parameters and
+    (for a random sub-type only) the render seed."""
+    if plan.isp:
+        return plan.subtype, "", 0, plan.isp_folder
+    seed = plan.seed if distortions.get(plan.key).random else 0
+    return plan.subtype, plan.params, seed, ""
 
 
 def _clean(plan: RegionPlan) -> RegionPlan:
@@ -68,8 +73,9 @@ def audit_version(
     whose mean change is under `settings.min_mean_change`:
 
     - `redraw`: the region's own generator draws its sub-type and seed again (`replan`), up to
-      `max_attempts` renderings in all (a draw equal to one already tried is not rendered
-      again); still under the minimum, `exhausted` decides;
+      `max_attempts` draws in all (a draw that gives the pixels of one already tried, same
+      sub-type and parameters and, for a random sub-type, seed, is not rendered again); still
+      under the minimum, `exhausted` decides;
     - `relabel`: the region's pixels go back to clean and its labels say clean;
     - `keep`: the rendering and labels stay, the row says `kept`.
 

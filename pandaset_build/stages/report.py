@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pandaset_build.config import vocab
+from pandaset_build.config.recipe import SEVERITY_NAMES
 from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import image_pairs, make_pair
 from pandaset_build.labels.stats import LabelStats
@@ -66,44 +67,44 @@ def stats_table(stats: JsonObject) -> Table:
 
 
 def visibility_table(visibility: JsonObject, minimum: float) -> Table:
-    """Per family and severity: degraded regions, those under the minimum at the first draw
-    and in the written labels, redrawn and relabelled; the mean region score per severity."""
-    table = Table(title=f"Visibility audit (degraded regions; minimum mean change {minimum:g})")
-    for name in ("family", "severity", "regions", "under min (drawn)", "under min (written)"):
-        table.add_column(name, justify="left" if name in ("family", "severity") else "right")
-    for name in ("redrawn", "relabelled", "mean score"):
-        table.add_column(name, justify="right")
+    """One row per family, each cell minor / moderate / severe: degraded regions, the share
+    under the minimum at the first draw, regions redrawn and relabelled, what stays under it in
+    the written labels (`kept`), the mean region score and whether it falls with severity."""
+    table = Table(
+        title=f"Visibility audit (mean change >= {minimum:g} grey levels), minor/moderate/severe"
+    )
+    for name in ("family", "regions", "under min", "redrawn", "relabelled", "kept", "mean score"):
+        table.add_column(name, justify="left" if name == "family" else "right")
+    table.add_column("falls")
+
+    def cells(rows: JsonObject, key: str, share: bool = False) -> str:
+        values = [rows.get(s, {}).get(key) for s in SEVERITY_NAMES]
+        return "/".join("-" if v is None else f"{v:.1%}" if share else str(v) for v in values)
+
     for family, rows in visibility["families"].items():
         order = visibility["severity_order"].get(family, {})
-        for severity, row in rows.items():
-            score = order.get("mean_score", {}).get(severity)
-            table.add_row(
-                family,
-                severity,
-                str(row["regions"]),
-                f"{row['under_minimum_first_draw']:.1%}",
-                f"{row['under_minimum_written']:.1%}",
-                str(row["redrawn"]),
-                str(row["relabelled"]),
-                "" if score is None else f"{score:.4f}",
-            )
-        if order:
-            table.add_row(family, "order", "", "", "", "", "", _order_text(order["ordered"]))
+        means = order.get("mean_score", {})
+        table.add_row(
+            family,
+            cells(rows, "regions"),
+            cells(rows, "under_minimum_first_draw", share=True),
+            cells(rows, "redrawn"),
+            cells(rows, "relabelled"),
+            cells(rows, "kept"),
+            "/".join(f"{means[s]:.3f}" if s in means else "-" for s in SEVERITY_NAMES),
+            "yes" if order.get("ordered") else "no",
+        )
     table.add_row(
         "all",
-        "",
         str(visibility["regions"]),
         f"{visibility['under_minimum_first_draw']:.2%}",
-        f"{visibility['under_minimum_written']:.2%}",
         str(visibility["redrawn"]),
         str(visibility["relabelled"]),
+        str(visibility["kept"]),
+        "",
         "",
     )
     return table
-
-
-def _order_text(ordered: bool) -> str:
-    return "minor > moderate > severe" if ordered else "NOT minor > moderate > severe"
 
 
 def stats_plot(stats: JsonObject, path: Path) -> None:
