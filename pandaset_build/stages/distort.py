@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import partial
 
+from pandaset_build.engine import drift
 from pandaset_build.engine.executors import Executor
 from pandaset_build.engine.shards import Shard, ShardOutcome, make_shards
 from pandaset_build.engine.stage import Stage, StageReport
@@ -13,6 +14,7 @@ from pandaset_build.errors import BadInput, MissingStageOutputs
 from pandaset_build.render.audit import audit_version
 from pandaset_build.render.frame import load_frame
 from pandaset_build.render.plan import plan_image, replan
+from pandaset_build.stages.depth_maps import fingerprint, uses_model
 from pandaset_build.store.build import Build
 from pandaset_build.store.catalog import read_sources, source_index
 from pandaset_build.store.images import write_png
@@ -34,8 +36,11 @@ def distort_shard(build: Build, shard: Shard, options: DistortOptions) -> ShardO
     for source in read_sources(shard.items):
         outcome.read(source.image_path, source.depth_path, source.isp_path)
         plans = plan_image(build.recipe, source)
+        depth_map = build.layout.depth_map(source.tag)
+        if uses_model(build.recipe, source):
+            outcome.read(depth_map)
         try:
-            frame = load_frame(build.recipe, source, plans)
+            frame = load_frame(build.recipe, source, plans, depth_map)
         except BadInput as err:
             outcome.fail(err.path, err.problem)
             continue
@@ -75,5 +80,8 @@ def distort(build: Build, executor: Executor, retry_failed: bool = False) -> Sta
     index = source_index(build)
     if not index:
         raise MissingStageOutputs(f"{build.layout.sources}: no ingested images: run `ingest` first")
-    shards = make_shards(STAGE.name, [tag for tag, _ in index], index, build.recipe.shard_size)
+    tags = [tag for tag, _ in index]
+    if build.recipe.weather.haze.depth_source == "model":
+        drift.require_finished(build, "depth", tags, "distort", fingerprint(build.recipe))
+    shards = make_shards(STAGE.name, tags, index, build.recipe.shard_size)
     return STAGE.run(build, shards, DistortOptions(), executor, retry_failed=retry_failed)

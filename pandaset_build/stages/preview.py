@@ -48,7 +48,8 @@ def subtype_sheet(image: np.ndarray, build: Build, seed: int = 0) -> np.ndarray:
 
 def versions_sheet(build: Build, source: SourceRecord) -> np.ndarray:
     """The clean image and its rendered versions with region outlines."""
-    frame = load_frame(build.recipe, source, plan_image(build.recipe, source))
+    plans = plan_image(build.recipe, source)
+    frame = load_frame(build.recipe, source, plans, build.layout.depth_map(source.tag))
     tiles = [_thumb(frame.image, "clean")]
     yellow = [YELLOW] * len(frame.masks)
     for version in build.recipe.versions:
