@@ -72,7 +72,7 @@ def distort_shard(build: Build, shard: Shard, options: DistortOptions) -> ShardO
     return outcome
 
 
-STAGE = Stage("distort", distort_shard, reads=("ingest",))
+STAGE = Stage("distort", distort_shard, reads=("ingest", "depth"))
 
 
 def distort(build: Build, executor: Executor, retry_failed: bool = False) -> StageReport:
