@@ -39,7 +39,7 @@ def plan_region(
     isp_folders: Mapping[str, Sequence[str]] | None = None,
     *,
     attempt: int = 0,
-    depth_tier: str = "",
+    haze_tier: str = "",
 ) -> RegionPlan:
     """Draw, in a fixed order: clean?, family (mixed only), sub-type, severity, render seed.
 
@@ -47,8 +47,8 @@ def plan_region(
     measured change (least first): a region of that family keeps one of their pixels instead.
     `attempt` k > 0 is the visibility audit's k-th redraw: the same generator goes on to draw
     the sub-type and the render seed again k times (clean?, family and severity stay). Weather
-    regions take the version's scene seed (`scene_seed`) instead of their own; `depth_tier` is
-    recorded on haze regions.
+    regions take the version's scene seed (`scene_seed`) instead of their own; haze regions
+    record `haze_tier`, the record's depth tier.
     """
     rng = region_rng(recipe.seed, tag, version, region_id)
     clean = rng.random() < recipe.assignment.clean_probability
@@ -67,7 +67,7 @@ def plan_region(
         seed = int(rng.integers(2**63))
     if family in vocab.WEATHER_FAMILIES:
         seed = scene_seed(recipe.seed, tag, version)
-    tier = depth_tier if family == "haze" else ""
+    tier = haze_tier if family == "haze" else ""
     level = recipe.assignment.level(family, severity)
     key = f"{family}/{subtype}"
     if isp_folders and isp_folders.get(family):
@@ -131,7 +131,7 @@ def plan_image(recipe: Recipe, source: SourceRecord) -> list[RegionPlan]:
                     region.region_id,
                     short_side,
                     isp[index],
-                    depth_tier=tier,
+                    haze_tier=tier,
                 )
             )
     return plans
@@ -152,5 +152,5 @@ def replan(recipe: Recipe, source: SourceRecord, plan: RegionPlan, attempt: int)
         min(source.width, source.height),
         region_isp_folders(source, plan.region_id),
         attempt=attempt,
-        depth_tier=plan.depth_tier,
+        haze_tier=plan.depth_tier,
     )
