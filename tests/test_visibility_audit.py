@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_weather_scene import streak_angle
 
 from pandaset_build.config import vocab
 from pandaset_build.config.recipe import Visibility
@@ -27,14 +28,37 @@ from pandaset_build.store.scored import ScoredImage
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
-    """The quickstart recipe, the `rocket` demo record, its plans and frame."""
+def demo_build(tmp_path_factory: pytest.TempPathFactory):
     build = open_build(tmp_path_factory.mktemp("demo") / "b", "quickstart")
     ingest(build, "demo", Path("."), LocalExecutor(1))
+    return build
+
+
+def demo_record(build, tag: str):
+    """The quickstart recipe, a demo record, its plans and frame."""
     index = dict(source_index(build))
-    source = read_sources((("rocket.png", index["rocket.png"]),))[0]
+    source = read_sources(((tag, index[tag]),))[0]
     plans = plan_image(build.recipe, source)
     return build.recipe, source, plans, load_frame(build.recipe, source, plans)
+
+
+@pytest.fixture(scope="module")
+def demo(demo_build):
+    return demo_record(demo_build, "rocket.png")
+
+
+@pytest.mark.parametrize("tag", ["astronaut.png", "chelsea.png", "coffee.png", "rocket.png"])
+def test_one_rain_angle_per_version_in_the_written_pixels(demo_build, tag: str) -> None:
+    """Measured from the rendering of the build's rain version, as distort writes it."""
+    record = demo_record(demo_build, tag)
+    frame = record[3]
+    out, audited = audit(record, "rain", Visibility())
+    measured = [
+        streak_angle(frame.image, out, frame.masks[p.region_id]) for p in audited if p.degraded
+    ]
+    angles = [angle for angle, pixels in measured if pixels >= 2000]
+    assert len(angles) >= 2
+    assert max(angles) - min(angles) <= 5.0, np.round(angles, 1)
 
 
 def version_plans(plans: list[RegionPlan], version: str) -> list[RegionPlan]:
