@@ -3,6 +3,7 @@ the same bytes for any worker count, read by distort (which refuses to run befor
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,9 @@ def test_model_maps_once_per_image_resumable_and_read_by_distort(
         image = read_rgb(data / "images" / path.name.removesuffix(".npy"))
         expected = estimate_depth(image, estimator).astype(np.float32)
         np.testing.assert_allclose(np.load(path), expected, atol=1e-6)
+    status = json.loads(run_cli("status", "--build", str(build), "--json").stdout)
+    depth = next(s for s in status["stages"] if s["stage"] == "depth")
+    assert (depth["shards_done"], depth["images_done"]) == (3, 3)
     stamps = {p.name: p.stat().st_mtime_ns for p in maps}
     run_cli("depth", "--build", str(build))  # done: nothing is computed again
     assert {p.name: p.stat().st_mtime_ns for p in maps} == stamps
