@@ -28,10 +28,12 @@ def distort_args(build: Path, workers: int = 1) -> list[str]:
     return ["distort", "--build", str(build), "--workers", str(workers)]
 
 
-def ingested(tmp_path: Path, count: int, size: int, shard_size: int) -> Path:
+def ingested(
+    tmp_path: Path, count: int, size: int, shard_size: int, **recipe_overrides: object
+) -> Path:
     dataset = make_folder_dataset(tmp_path / "data", count=count, size=size)
     build = tmp_path / "b"
-    recipe = write_recipe(tmp_path / "r.yaml", shard_size=shard_size)
+    recipe = write_recipe(tmp_path / "r.yaml", shard_size=shard_size, **recipe_overrides)
     run_cli("ingest", "--source", "folder", "--root", str(dataset), "--build", str(build),
             "--recipe", str(recipe))  # fmt: skip
     return build
@@ -97,7 +99,11 @@ def test_fast_path_equals_reference_and_stays_inside_regions(demo_frame, key: st
 
 @pytest.mark.slow
 def test_killed_distort_resumes_and_worker_count_does_not_matter(tmp_path: Path) -> None:
-    build = ingested(tmp_path, count=24, size=48, shard_size=1)
+    """With a visibility minimum that many first draws miss, so the redraws and relabels of the
+    audit run too: 2 workers, 1 worker killed and rerun, same bytes."""
+    build = ingested(
+        tmp_path, count=24, size=48, shard_size=1, visibility={"min_mean_change": 25.0}
+    )
     whole = tmp_path / "whole"
     whole.mkdir()
     run_cli("ingest", "--source", "folder", "--root", str(tmp_path / "data"), "--build",
@@ -109,6 +115,11 @@ def test_killed_distort_resumes_and_worker_count_does_not_matter(tmp_path: Path)
     run_cli(*distort_args(build))
     for folder in ("versions", "plans"):
         assert tree_bytes(build / folder) == tree_bytes(whole / folder)
+    rows = [row for p in sorted((build / "plans").glob("*.parquet"))
+            for row in pq.read_table(p).to_pylist()]  # fmt: skip
+    outcomes = Counter(row["audit"] for row in rows)
+    assert outcomes["visible"] and outcomes["redrawn"] and outcomes["relabelled"]
+    assert all(row["mean_change"] >= 25.0 for row in rows if row["distortion"] != "clean")
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Dataset commands: ingest, distort, score, preview, export, split-bench, report, run.
+"""Dataset commands: ingest, depth, distort, score, preview, export, split-bench, report, run.
 
 Every command that writes takes the build's lock first, before it reads, writes or deletes
 anything and before a model is loaded. Commands that read the stages' outputs check them
@@ -226,6 +226,30 @@ def ingest_command(
         )  # fmt: skip
         warn_split_counts(opened)
         finish(report, build)
+
+
+@app.command("depth")
+def depth_command(
+    device: DeviceOpt = "cpu",
+    workers: WorkersOpt = 1,
+    executor: ExecutorOpt = ExecutorKind.local,
+    ray_address: RayAddressOpt = "local",
+    build: BuildOpt = Path("build"),
+    recipe: RecipeOpt = None,
+    restart: RestartOpt = False,
+    force: ForceOpt = False,
+    retry_failed: RetryFailedOpt = False,
+) -> None:
+    """Estimate the haze distance of every image once with the depth model (recipe
+    `haze.depth_source: model`) and write it into the build; other tiers need nothing here."""
+    from pandaset_build.engine.executors import make_executor
+    from pandaset_build.stages.depth_maps import depth
+
+    with build_lock(build):
+        opened = open_build(build, recipe, restart, force, create=False)
+        gpus = 1 if device.startswith("cuda") else 0
+        chosen = make_executor(executor.value, workers, ray_address, gpus)
+        finish(depth(opened, chosen, device=device, retry_failed=retry_failed))
 
 
 @app.command("distort")
@@ -488,6 +512,7 @@ def run_command(
             mask_background=mask_background, recipe=recipe, restart=restart, force=force,
             limit=limit, tags=tags, retry_failed=retry_failed, **common,
         )  # fmt: skip
+        depth_command(device=device, retry_failed=retry_failed, **common)
         distort_command(retry_failed=retry_failed, **common)
         score_command(
             device=device, metric=metric, weights=weights, batch_size=batch_size,

@@ -244,6 +244,16 @@ class Weather(Strict):
         return self
 
 
+class Visibility(Strict):
+    """The visibility audit: every degraded region must change its pixels by at least
+    `min_mean_change` grey levels on average, measured on the written version."""
+
+    min_mean_change: float = Field(1.0, ge=0.0)
+    policy: Literal["redraw", "relabel", "keep"] = "redraw"
+    max_attempts: int = Field(4, ge=1)  # renderings per region under `redraw`, the first included
+    exhausted: Literal["relabel", "keep"] = "relabel"  # `redraw` after max_attempts renderings
+
+
 class Scoring(Strict):
     metric: str = "topiq_fr"
     batch_size: int = Field(8, ge=1)
@@ -297,6 +307,7 @@ class Recipe(Strict):
     assignment: Assignment = Assignment()
     distortions: DistortionTables
     weather: Weather
+    visibility: Visibility = Visibility()
     scoring: Scoring = Scoring()
     comparison: Comparison = Comparison()
     bench: Bench = Bench()

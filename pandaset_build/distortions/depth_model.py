@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from pandaset_build.errors import WeightsError
+
 DEFAULT_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
 
 # The published Depth-Anything-V2-Small-hf configuration: a DINOv2 ViT-S/14 backbone with a DPT
@@ -50,7 +52,7 @@ V2_SMALL_PROCESSOR: dict[str, Any] = {
 }
 
 
-class DepthModelError(RuntimeError):
+class DepthModelError(WeightsError):
     """The depth model cannot be loaded; the message names both ways to provide it."""
 
 

@@ -21,7 +21,7 @@ from pandaset_build.store.fingerprints import unchanged
 from pandaset_build.store.tables import parquet_files
 
 INGEST = "ingest"
-PIPELINE = (INGEST, "distort", "score")  # the sharded stages, in order
+PIPELINE = (INGEST, "depth", "distort", "score")  # the sharded stages, in order
 RETRY = "--retry-failed"
 SHOWN = 5
 

@@ -233,7 +233,11 @@ every ordered pair of versions of an image gets per-region comparison labels.
 - `versions`: one row per image and version: the stored lossless PNG (the scored pixels), the
   image score, per region its distortion, sub-type, severity, DepictQA level, parameters (JSON)
   and score, and for a region that keeps a source's ISP pixels `isp` and the ISP image's
-  folder (`isp_folder`). Regions are matched across versions by index (`region_id`).
+  folder (`isp_folder`); for haze the depth tier (`depth_tier`); and the visibility audit:
+  the region's mean absolute change from the reference in grey levels (`mean_change`), the
+  share of its pixels that changed (`changed_share`), the draws made (`attempts`) and the
+  outcome (`audit`: visible, redrawn, relabelled, kept). Regions are matched across versions
+  by index (`region_id`).
 - `pairs`: one row per ordered pair of versions: difficulty, image comparison, per region the
   comparison label and score difference.
 

@@ -65,6 +65,12 @@ VERSIONS = Features(
                 "score": Value("float64"),
                 "isp": Value("bool"),
                 "isp_folder": Value("string"),
+                "depth_tier": Value("string"),
+                "mean_change": Value("float64"),
+                "changed_share": Value("float64"),
+                "attempts": Value("int16"),
+                "audit": Value("string"),
+                "relabelled_from": Value("string"),
             }
         ),
     }

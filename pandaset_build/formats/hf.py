@@ -59,6 +59,12 @@ def version_row(build: Build, image: ScoredImage, version: str) -> Row:
                 "score": score,
                 "isp": plan.isp,
                 "isp_folder": plan.isp_folder,
+                "depth_tier": plan.depth_tier,
+                "mean_change": plan.mean_change,
+                "changed_share": plan.changed_share,
+                "attempts": plan.attempts,
+                "audit": plan.audit,
+                "relabelled_from": plan.relabelled_from,
             }
             for plan, score in zip(image.plans[version], image.region_scores[version], strict=True)
         ],

@@ -56,6 +56,9 @@ def stats_entry(
             "score_fr": float(score),
             "degradation": plan.distortion,
             "iscrowd": region.iscrowd,
+            "mean_change": plan.mean_change,
+            "changed_share": plan.changed_share,
+            "audit": plan.audit,
         }
         if region.category_id == vocab.NO_CATEGORY:
             del entry["category_id"]  # a region without a class has none, as released Seagull's

@@ -145,7 +145,7 @@ def build_gallery(build: Build, out: Path | None = None, sample: int = 24) -> Ga
         }
         write_script(tmp / "data" / "index.js", "GALLERY", index)
         write_script(
-            tmp / "data" / "stats.js", "GALLERY_STATS", statistics(collect_stats(scored), scored)
+            tmp / "data" / "stats.js", "GALLERY_STATS", statistics(collect_stats(scored)[0], scored)
         )
         static = resources.files(__package__) / "static"
         for name in STATIC:

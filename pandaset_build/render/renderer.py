@@ -71,16 +71,24 @@ def _paste(out: np.ndarray, pixels: np.ndarray, mask: np.ndarray, window: Slices
     cv2.copyTo(pixels, mask[window].view(np.uint8), out[window])
 
 
+def render_region(frame: Frame, plan: RegionPlan, out: np.ndarray) -> None:
+    """Paste one region's rendering (clean pixels for a clean plan) into `out`, in place."""
+    mask = frame.masks[plan.region_id]
+    if plan.isp:
+        _paste(out, frame.isp[plan.isp_folder], mask, frame.everything)
+    elif plan.key:
+        window = region_window(frame, plan)
+        _paste(out, _rendered(frame, plan, window), mask, window)
+    else:
+        _paste(out, frame.image, mask, frame.everything)
+
+
 def render_fast(frame: Frame, plans: Sequence[RegionPlan]) -> np.ndarray:
     """Render each degraded region on its window and paste it through the mask."""
     out = frame.image.copy()
     for plan in plans:
-        mask = frame.masks[plan.region_id]
-        if plan.isp:
-            _paste(out, frame.isp[plan.isp_folder], mask, frame.everything)
-        elif plan.key:
-            window = region_window(frame, plan)
-            _paste(out, _rendered(frame, plan, window), mask, window)
+        if plan.degraded:
+            render_region(frame, plan, out)
     return out
 
 

@@ -11,9 +11,11 @@ from rich.console import Console
 from rich.table import Table
 
 from pandaset_build.config import vocab
+from pandaset_build.config.recipe import SEVERITY_NAMES
 from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.pairs import image_pairs, make_pair
 from pandaset_build.labels.stats import LabelStats
+from pandaset_build.labels.visibility import VisibilityStats
 from pandaset_build.render.sheets import YELLOW, contact_sheet, legend_tile, outlined, tile
 from pandaset_build.store.atomic import atomic_path, write_bytes_atomic, write_json_atomic
 from pandaset_build.store.build import Build
@@ -35,14 +37,15 @@ COMPARISON_COLOURS = {
 }
 
 
-def collect_stats(scored: ScoredBuild) -> LabelStats:
-    """Label counts over every image and ordered pair, streamed."""
-    stats = LabelStats()
+def collect_stats(scored: ScoredBuild) -> tuple[LabelStats, VisibilityStats]:
+    """Label counts over every image and ordered pair, and the visibility audit, streamed."""
+    stats, visibility = LabelStats(), VisibilityStats()
     for image in scored.iter_images():
         stats.add_image(image)
+        visibility.add_image(image)
         for pair in image_pairs(image, scored.versions, scored.build.recipe.comparison):
             stats.add_pair(pair)
-    return stats
+    return stats, visibility
 
 
 def stats_table(stats: JsonObject) -> Table:
@@ -60,6 +63,47 @@ def stats_table(stats: JsonObject) -> Table:
     for name in vocab.COMPARISONS:
         shares = (f"{stats['comparison_shares'][s][name]:.1%}" for s in splits)
         table.add_row(f"comparison: {name}", *shares)
+    return table
+
+
+def visibility_table(visibility: JsonObject, minimum: float) -> Table:
+    """One row per family, each cell minor / moderate / severe: degraded regions, the share
+    under the minimum at the first draw, regions redrawn and relabelled, what stays under it in
+    the written labels (`kept`), the mean region score and whether it falls with severity."""
+    table = Table(
+        title=f"Visibility audit (mean change >= {minimum:g} grey levels), minor/moderate/severe"
+    )
+    for name in ("family", "regions", "under min", "redrawn", "relabelled", "kept", "mean score"):
+        table.add_column(name, justify="left" if name == "family" else "right")
+    table.add_column("falls")
+
+    def cells(rows: JsonObject, key: str, share: bool = False) -> str:
+        values = [rows.get(s, {}).get(key) for s in SEVERITY_NAMES]
+        return "/".join("-" if v is None else f"{v:.1%}" if share else str(v) for v in values)
+
+    for family, rows in visibility["families"].items():
+        order = visibility["severity_order"].get(family, {})
+        means = order.get("mean_score", {})
+        table.add_row(
+            family,
+            cells(rows, "regions"),
+            cells(rows, "under_minimum_first_draw", share=True),
+            cells(rows, "redrawn"),
+            cells(rows, "relabelled"),
+            cells(rows, "kept"),
+            "/".join(f"{means[s]:.3f}" if s in means else "-" for s in SEVERITY_NAMES),
+            "yes" if order.get("ordered") else "no",
+        )
+    table.add_row(
+        "all",
+        str(visibility["regions"]),
+        f"{visibility['under_minimum_first_draw']:.2%}",
+        str(visibility["redrawn"]),
+        str(visibility["relabelled"]),
+        str(visibility["kept"]),
+        "",
+        "",
+    )
     return table
 
 
@@ -148,11 +192,16 @@ def distorted_regions(image: ScoredImage) -> int:
 
 
 def report(build: Build, console: Console | None = None) -> list[Path]:
-    """Write `report/stats.json`, `stats.png`, `labels_sheet.png`, `pairs_sheet.png`."""
+    """Write `report/stats.json` (figure 6's counts and the visibility audit), `stats.png`,
+    `labels_sheet.png`, `pairs_sheet.png`."""
     scored = ScoredBuild(build)
     scored.check()
-    stats = collect_stats(scored).to_json(scored.splits)
-    (console or Console()).print(stats_table(stats))
+    label_stats, visibility_stats = collect_stats(scored)
+    stats = label_stats.to_json(scored.splits)
+    stats["visibility"] = visibility_stats.to_json()
+    console = console or Console()
+    console.print(stats_table(stats))
+    console.print(visibility_table(stats["visibility"], build.recipe.visibility.min_mean_change))
     out = build.layout.report
     out.mkdir(parents=True, exist_ok=True)
     paths = [

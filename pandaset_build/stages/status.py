@@ -234,6 +234,8 @@ def build_status(root: Path, with_estimate: bool = True) -> BuildStatus:
     for stage in expand(build, ["ingest"]):
         found.stages.append(stage_status(build, stage, None, {}, check))
         ingest_times.update(record_times(build, stage))
+    if build.recipe.weather.haze.depth_source == "model":  # the only tier with depth work
+        found.stages.append(stage_status(build, "depth", tags, ingest_times, check))
     distort_times = record_times(build, "distort")
     found.stages.append(stage_status(build, "distort", tags, ingest_times, check))
     found.stages.append(stage_status(build, "score", tags, distort_times, check))

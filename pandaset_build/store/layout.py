@@ -4,6 +4,7 @@
 build.json  .lock  splits.json
 sources/<part>/<shard>.parquet  sources/<part>/_part.json    normalised/<tag>.png
 sources/<part>/predicate_classes.json
+depth/<tag>.npy            (haze distance of the depth model tier)
 plans/<shard>.parquet      scores/<shard>.parquet
 versions/<version>/<split>/<tag>.png
 export/<layout>/   bench/<kind>/   report/   gallery/   preview/   panda/   eval/   eval-mllm/
@@ -41,6 +42,7 @@ class BuildLayout:
         "eval-mllm",
         "_done",
         "normalised",
+        "depth",
     )
     LOCK = ".lock"
 
@@ -79,6 +81,14 @@ class BuildLayout:
     def normalised_image(self, tag: str) -> Path:
         """The 8-bit RGB copy of a source image a plain reader would read differently."""
         return self.normalised / f"{tag}.png"
+
+    @property
+    def depth_maps(self) -> Path:
+        return self.root / "depth"
+
+    def depth_map(self, tag: str) -> Path:
+        """The haze distance map of an image (`depth` stage, model tier): float32 .npy."""
+        return self.depth_maps / f"{tag}.npy"
 
     @property
     def versions(self) -> Path:

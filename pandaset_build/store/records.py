@@ -146,6 +146,11 @@ def region_from_mask(
     )
 
 
+# The audit's outcomes: visible at the first draw, visible after a redraw, made clean in pixels
+# and labels, kept under the minimum (flagged).
+AUDIT_OUTCOMES: tuple[str, ...] = ("visible", "redrawn", "relabelled", "kept")
+
+
 @dataclass(frozen=True)
 class RegionPlan:
     """What one region of one version becomes (a plan row); `key` is empty for a clean region."""
@@ -161,6 +166,13 @@ class RegionPlan:
     seed: int
     isp: bool
     isp_folder: str = ""  # the ISP image's folder (`Blur_3`) whose pixels the region keeps
+    depth_tier: str = ""  # haze: the depth tier its distance came from (file, model, layout...)
+    # The visibility audit, measured on the written version against the clean image:
+    mean_change: float = 0.0  # mean |version - clean| over the region's pixels and channels
+    changed_share: float = 0.0  # share of the region's pixels where any channel changed
+    attempts: int = 0  # draws the audit made (1: the first was visible; 0: a clean plan)
+    audit: str = ""  # AUDIT_OUTCOMES: visible, redrawn, relabelled, kept; "" for a clean plan
+    relabelled_from: str = ""  # a relabelled region's last draw: family/subtype/severity
 
     @property
     def key(self) -> str:
@@ -172,7 +184,23 @@ class RegionPlan:
 
     @classmethod
     def from_row(cls, row: Row) -> RegionPlan:
-        return cls(**{**row, "isp_folder": row.get("isp_folder") or ""})
+        return cls(
+            **{
+                **row,
+                "isp_folder": row.get("isp_folder") or "",
+                "depth_tier": row.get("depth_tier") or "",
+                "mean_change": float(row.get("mean_change") or 0.0),
+                "changed_share": float(row.get("changed_share") or 0.0),
+                "attempts": int(row.get("attempts") or 0),
+                "audit": row.get("audit") or "",
+                "relabelled_from": row.get("relabelled_from") or "",
+            }
+        )
+
+    @property
+    def degraded(self) -> bool:
+        """Whether the region's pixels are distorted (a sub-type or ISP pixels)."""
+        return bool(self.key) or self.isp
 
     def to_row(self) -> Row:
         return asdict(self)

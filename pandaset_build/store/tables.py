@@ -85,6 +85,12 @@ PLANS = pa.schema(
         ("seed", pa.int64()),
         ("isp", pa.bool_()),
         ("isp_folder", pa.string()),
+        ("depth_tier", pa.string()),
+        ("mean_change", pa.float64()),
+        ("changed_share", pa.float64()),
+        ("attempts", pa.int16()),
+        ("audit", pa.string()),
+        ("relabelled_from", pa.string()),
     ]
 )
 
