@@ -25,6 +25,7 @@ from pandaset_build.cli.options import (
     Layout,
     LimitOpt,
     MaskEncoding,
+    Precision,
     RandomBackboneOpt,
     RayAddressOpt,
     RecipeOpt,
@@ -66,6 +67,22 @@ MetricOpt = Annotated[
 ]
 WeightsOpt = Annotated[
     Path | None, typer.Option("--weights", help="Local weights file of the metric.")
+]
+PrecisionOpt = Annotated[
+    Precision,
+    typer.Option(
+        "--precision",
+        help="Arithmetic of the metric: fp32 (TF32 off), tf32 (CUDA) or bf16 (autocast); part of "
+        "the scores' identity.",
+    ),
+]
+ScoreRestartOpt = Annotated[
+    bool,
+    typer.Option(
+        "--restart",
+        help="Rescore every shard (e.g. at another precision or device); with a --recipe other "
+        "than the build's, delete the build's outputs and start over.",
+    ),
 ]
 CropBatchOpt = Annotated[int | None, typer.Option("--batch-size", min=1, help="Crops per batch.")]
 LayoutOpt = Annotated[Layout, typer.Option("--layout", help="Export layout.")]
@@ -182,12 +199,13 @@ def score_command(
     metric: MetricOpt = None,
     weights: WeightsOpt = None,
     batch_size: CropBatchOpt = None,
+    precision: PrecisionOpt = Precision.fp32,
     workers: WorkersOpt = 1,
     executor: ExecutorOpt = ExecutorKind.local,
     ray_address: RayAddressOpt = "local",
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
-    restart: RestartOpt = False,
+    restart: ScoreRestartOpt = False,
     force: ForceOpt = False,
     retry_failed: RetryFailedOpt = False,
 ) -> None:
@@ -206,6 +224,8 @@ def score_command(
             weights=str(weights) if weights else None,
             batch_size=batch_size,
             retry_failed=retry_failed,
+            precision=precision.value,
+            restart=restart,
         )
         finish(report)
 
