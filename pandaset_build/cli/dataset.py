@@ -84,6 +84,12 @@ ScoreRestartOpt = Annotated[
         "than the build's, delete the build's outputs and start over.",
     ),
 ]
+GpusOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gpus", help="With --device cuda: the GPUs to use, one worker each (0,2); default all."
+    ),
+]
 CropBatchOpt = Annotated[int | None, typer.Option("--batch-size", min=1, help="Crops per batch.")]
 LayoutOpt = Annotated[Layout, typer.Option("--layout", help="Export layout.")]
 DEMO = Source("demo")
@@ -200,6 +206,7 @@ def score_command(
     weights: WeightsOpt = None,
     batch_size: CropBatchOpt = None,
     precision: PrecisionOpt = Precision.fp32,
+    gpus: GpusOpt = None,
     workers: WorkersOpt = 1,
     executor: ExecutorOpt = ExecutorKind.local,
     ray_address: RayAddressOpt = "local",
@@ -209,16 +216,23 @@ def score_command(
     force: ForceOpt = False,
     retry_failed: RetryFailedOpt = False,
 ) -> None:
-    """Score every region and image of every version against the clean reference."""
+    """Score every region and image of every version against the clean reference.
+
+    `--device cuda` runs one resident worker per GPU (locally: every visible one, or `--gpus`;
+    on Ray: one actor per GPU of the cluster); `cuda:N` one worker on that GPU."""
     from pandaset_build.engine.executors import make_executor
+    from pandaset_build.iqa.metric import worker_devices
     from pandaset_build.stages.score import score
 
     with build_lock(build):
         opened = open_build(build, recipe, restart, force, create=False)
-        gpus = 1 if device.startswith("cuda") else 0
+        if executor == ExecutorKind.ray and gpus is not None:
+            raise UsageError(f"--gpus {gpus}: local only; on Ray every GPU of the cluster is used")
+        devices = worker_devices(device, gpus) if executor == ExecutorKind.local else None
+        per_shard = 1 if device.startswith("cuda") else 0
         report = score(
             opened,
-            make_executor(executor.value, workers, ray_address, gpus),
+            make_executor(executor.value, workers, ray_address, per_shard, devices),
             device=device,
             metric=metric,
             weights=str(weights) if weights else None,

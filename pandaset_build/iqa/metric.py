@@ -38,6 +38,27 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def worker_devices(device: str, gpus: str | None = None) -> list[str] | None:
+    """The devices of one local worker each: every visible GPU for `cuda` (or those `--gpus`
+    lists, `0,2`), the one GPU of `cuda:N`; None (no per-device workers) on the CPU."""
+    if not device.startswith("cuda"):
+        if gpus is not None:
+            raise MetricError(f"--gpus {gpus}: only with --device cuda")
+        return None
+    if device != "cuda":
+        if gpus is not None:
+            raise MetricError(f"--gpus {gpus} with --device {device}: use --device cuda --gpus")
+        return [resolve_device(device)]
+    resolve_device(device)
+    if gpus is None:
+        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    try:
+        indexes = [int(part) for part in gpus.split(",")]
+    except ValueError:
+        raise MetricError(f"--gpus {gpus}: expected GPU indexes such as 0,2") from None
+    return [resolve_device(f"cuda:{i}") for i in dict.fromkeys(indexes)]
+
+
 def device_name(device: str) -> str:
     """The GPU's name, or `cpu: <model name>` from /proc/cpuinfo (`cpu` where it has none)."""
     if device.startswith("cuda"):

@@ -19,6 +19,7 @@ from pandaset_build.engine import drift
 from pandaset_build.engine.executors import Executor
 from pandaset_build.engine.shards import Shard, ShardOutcome, make_shards
 from pandaset_build.engine.stage import Stage, StageReport
+from pandaset_build.engine.worker import assigned_device
 from pandaset_build.errors import BadInput, ScoreSettingsChanged
 from pandaset_build.iqa.batching import PairKey, PairScorer
 from pandaset_build.iqa.crops import bucket_shape, region_crops, resize_to
@@ -87,15 +88,9 @@ def check_regime(build: Build, options: ScoreOptions) -> None:
 _METRICS: dict[tuple[str, str, str | None, bool, str], Metric] = {}
 
 
-def shard_device(device: str, shard_index: int) -> str:
-    """`cuda` spreads shards over every visible GPU (one per local worker); others stay as given."""
-    if device == "cuda" and torch.cuda.device_count() > 1:
-        return f"cuda:{shard_index % torch.cuda.device_count()}"
-    return device
-
-
 def cached_metric(options: ScoreOptions, device: str) -> Metric:
-    """The metric of this worker process on a device, loaded once and reused for every shard."""
+    """The metric of this worker process on a device, loaded once and reused for every shard
+    (a local pool worker, or a resident Ray actor, keeps it for its whole life)."""
     key = (options.metric, device, options.weights, options.random_weights, options.precision)
     if key not in _METRICS:
         _METRICS[key] = load_metric(*key)
@@ -154,7 +149,7 @@ def add_image(prepared: PreparedImage, regions: PairScorer, frames: PairScorer) 
 def score_shard(build: Build, shard: Shard, options: ScoreOptions) -> ShardOutcome:
     """Score every image of a shard and write the shard's rows."""
     torch.set_num_threads(build.recipe.scoring.cpu_threads)
-    metric = cached_metric(options, shard_device(options.device, shard.index))
+    metric = cached_metric(options, assigned_device() or options.device)
     provenance = metric.provenance(options.batch_size)
     outcome = ShardOutcome()
     outcome.read(*sorted({path for _, path in shard.items}))
