@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from pandaset_build.engine.shards import ShardRecord, ShardTask, lost_record, run_shard_task
+from pandaset_build.errors import UsageError
 
 LOCAL = "local"
 
@@ -74,7 +75,12 @@ class RayExecutor:
         """One resident actor per `num_gpus` of the cluster's GPUs, each given one shard at a
         time; the actors are ended when the run ends."""
         gpus = ray.cluster_resources().get("GPU", 0)
-        count = max(1, min(len(tasks), int(gpus // self.num_gpus)))
+        if gpus < self.num_gpus:
+            raise UsageError(
+                f"--executor ray --device cuda: the Ray cluster at {self.address} has {gpus:g} "
+                "GPUs: start GPU nodes (`ray start --address HEAD:6379`) or use --device cpu"
+            )
+        count = min(len(tasks), int(gpus // self.num_gpus))
         actor_class = ray.remote(
             num_cpus=1,
             num_gpus=self.num_gpus,

@@ -20,9 +20,12 @@ from pandaset_build.store.records import ScoreProvenance
 
 
 def to_tensor(images: list[np.ndarray], device: str) -> torch.Tensor:
-    """(N, 3, H, W) float32 in [0, 1] from a list of same-shape RGB uint8 arrays."""
-    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0
-    return batch.to(device)
+    """(N, 3, H, W) float32 in [0, 1] from a list of same-shape RGB uint8 arrays; to a GPU the
+    uint8 batch goes from pinned memory without blocking and is converted there."""
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+    if device.startswith("cuda"):
+        batch = batch.pin_memory().to(device, non_blocking=True)
+    return batch.float() / 255.0
 
 
 def resolve_device(device: str) -> str:
