@@ -48,6 +48,7 @@ def test_rows_record_precision_device_versions_weights_and_batch(tmp_path: Path)
     assert any("ssim at fp32 on cpu" in note and "batch 5" in note for note in report.notes)
 
 
+@pytest.mark.slow
 def test_resume_at_another_precision_is_refused_naming_both_until_restart(
     tmp_path: Path,
 ) -> None:
