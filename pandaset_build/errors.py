@@ -47,6 +47,11 @@ class InputsChanged(BuildError):
     """
 
 
+class ScoreSettingsChanged(InputsChanged):
+    """A build's scores were made at another precision or on another kind of device than this
+    run's; resuming would mix two arithmetics. The message names both and the fix."""
+
+
 class InputNotFound(PandasetError, FileNotFoundError):
     """A file or folder the command reads does not exist or is not of the expected kind."""
 

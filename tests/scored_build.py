@@ -143,6 +143,11 @@ def make_scored_build(
                             "metric": "ssim",
                             "pyiqa_version": "0.1.14",
                             "weights": "",
+                            "precision": "fp32",
+                            "device": "cpu: fixture",
+                            "torch_version": "2.0",
+                            "weights_sha256": "0" * 64,
+                            "batch_size": 16,
                         }
                     )
         name = f"{start // SHARD:05d}.parquet"

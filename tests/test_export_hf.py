@@ -184,6 +184,11 @@ def test_versions_features_and_bytes(exported: Path) -> None:
     plans = pq.read_table(exported / "plans").to_pylist()
     plan = {(p["tag"], p["version"], p["region_id"]): p for p in plans}
     for row in versions:
+        assert row["score_provenance"] == {
+            "metric": "ssim", "pyiqa_version": "0.1.14", "weights": "", "precision": "fp32",
+            "device": "cpu: fixture", "torch_version": "2.0", "cuda_version": "",
+            "cudnn_version": "", "weights_sha256": "0" * 64, "batch_size": 16,
+        }  # fmt: skip
         for region in row["regions"]:
             want = plan[row["tag"], row["version"], region["region_id"]]
             assert vocab.DISTORTIONS[region["distortion"]] == want["distortion"]

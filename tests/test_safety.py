@@ -213,7 +213,8 @@ def test_mixed_metrics_are_refused_by_score_and_by_the_readers(tmp_path: Path) -
     run_cli("score", "--metric", "ssim", *b)
     refused = run_cli("score", "--metric", "psnr", *b, check=False)
     assert refused.returncode == 2
-    assert "were made with other settings than this run's (psnr|None|False)" in refused.stderr
+    made = "were made with other settings than this run's (psnr|None|False|fp32|cpu)"
+    assert made in refused.stderr
     assert "rerun with --retry-failed" in refused.stderr
     # a build scored partly with one metric, partly with another (an older tool could do it)
     opened = open_build(build)
@@ -226,8 +227,8 @@ def test_mixed_metrics_are_refused_by_score_and_by_the_readers(tmp_path: Path) -
         result = run_cli(*command, *b, check=False)
         assert result.returncode == 2, command
         assert "scored with more than one metric setting" in result.stderr
-        assert "ssim|None|False: scores/00001.parquet" in result.stderr
-        assert "psnr|None|False: scores/00000.parquet" in result.stderr
+        assert "ssim|None|False|fp32|cpu: scores/00001.parquet" in result.stderr
+        assert "psnr|None|False|fp32|cpu: scores/00000.parquet" in result.stderr
         assert "rerun `score --metric NAME --retry-failed`" in result.stderr
     assert not (build / "export").exists()
     run_cli("score", "--metric", "ssim", "--retry-failed", *b)

@@ -28,6 +28,7 @@ from pandaset_build.cli.options import (
     Layout,
     LimitOpt,
     MaskEncoding,
+    Precision,
     RandomBackboneOpt,
     RayAddressOpt,
     ReadBuildOpt,
@@ -86,6 +87,28 @@ MetricOpt = Annotated[
 WeightsOpt = Annotated[
     Path | None,
     typer.Option("--weights", help="Local weights file of the metric.", callback=any_path),
+]
+PrecisionOpt = Annotated[
+    Precision,
+    typer.Option(
+        "--precision",
+        help="Arithmetic of the metric: fp32 (TF32 off), tf32 (CUDA) or bf16 (autocast); part of "
+        "the scores' identity.",
+    ),
+]
+ScoreRestartOpt = Annotated[
+    bool,
+    typer.Option(
+        "--restart",
+        help="Rescore every shard (e.g. at another precision or device); with a --recipe other "
+        "than the build's, delete the build's outputs and start over.",
+    ),
+]
+GpusOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--gpus", help="With --device cuda: the GPUs to use, one worker each (0,2); default all."
+    ),
 ]
 CropBatchOpt = Annotated[int | None, typer.Option("--batch-size", min=1, help="Crops per batch.")]
 LayoutOpt = Annotated[Layout, typer.Option("--layout", help="Export layout.")]
@@ -281,30 +304,41 @@ def score_command(
     metric: MetricOpt = None,
     weights: WeightsOpt = None,
     batch_size: CropBatchOpt = None,
+    precision: PrecisionOpt = Precision.fp32,
+    gpus: GpusOpt = None,
     workers: WorkersOpt = 1,
     executor: ExecutorOpt = ExecutorKind.local,
     ray_address: RayAddressOpt = "local",
     build: BuildOpt = Path("build"),
     recipe: RecipeOpt = None,
-    restart: RestartOpt = False,
+    restart: ScoreRestartOpt = False,
     force: ForceOpt = False,
     retry_failed: RetryFailedOpt = False,
 ) -> None:
-    """Score every region and image of every version against the clean reference."""
+    """Score every region and image of every version against the clean reference.
+
+    `--device cuda` runs one resident worker per GPU (locally: every visible one, or `--gpus`;
+    on Ray: one actor per GPU of the cluster); `cuda:N` one worker on that GPU."""
     from pandaset_build.engine.executors import make_executor
+    from pandaset_build.iqa.metric import worker_devices
     from pandaset_build.stages.score import score
 
     with build_lock(build):
         opened = open_build(build, recipe, restart, force, create=False)
-        gpus = 1 if device.startswith("cuda") else 0
+        if executor == ExecutorKind.ray and gpus is not None:
+            raise UsageError(f"--gpus {gpus}: local only; on Ray every GPU of the cluster is used")
+        devices = worker_devices(device, gpus) if executor == ExecutorKind.local else None
+        per_shard = 1 if device.startswith("cuda") else 0
         report = score(
             opened,
-            make_executor(executor.value, workers, ray_address, gpus),
+            make_executor(executor.value, workers, ray_address, per_shard, devices),
             device=device,
             metric=metric,
             weights=str(weights) if weights else None,
             batch_size=batch_size,
             retry_failed=retry_failed,
+            precision=precision.value,
+            restart=restart,
         )
         finish(report, build)
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from pandaset_build.cli.paths import any_path, name_or_path, output_folder
+from pandaset_build.iqa.precision import PRECISIONS
 from pandaset_build.sources import READERS
 
 
@@ -27,6 +28,7 @@ PromptKind = _choices("PromptKind", ["pair", "region"])
 PromptSet = _choices("PromptSet", ["paper", "extended"])
 TokenLimitField = _choices("TokenLimitField", ["max_tokens", "max_completion_tokens"])
 Baseline = _choices("Baseline", ["random"])
+Precision = _choices("Precision", list(PRECISIONS))
 
 
 DEVICE = re.compile(r"^(cpu|cuda|cuda:\d+)$")

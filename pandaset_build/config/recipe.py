@@ -260,6 +260,8 @@ class Scoring(Strict):
     bucket_long_sides: list[int] = [128, 224, 384]
     min_short_side: int = Field(32, ge=1)
     cpu_threads: int = Field(1, ge=1)
+    frame_batch_size: int = Field(4, ge=1)  # whole frames per forward pass (one image's shape)
+    prefetch_images: int = Field(2, ge=1)  # images decoded and cropped ahead of the forward
 
 
 class Comparison(Strict):

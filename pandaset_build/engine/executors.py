@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from pandaset_build.engine.progress import Sink, listen
 from pandaset_build.engine.shards import ShardRecord, ShardTask, lost_record, run_shard_task
-from pandaset_build.engine.worker import init_worker, relay
+from pandaset_build.engine.worker import assign_device, init_worker, relay
 from pandaset_build.errors import UsageError
 
 
@@ -25,31 +25,44 @@ class LocalExecutor:
     """Runs shard tasks in this process (workers=1) or in a spawn-started process pool.
 
     Pool workers die with this process (`engine.worker`) and send item counts to `progress`.
+    With `devices`, there is one worker per device and each owns its device for every shard
+    it runs (`engine.worker.assigned_device`): one resident worker per GPU.
     """
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, devices: list[str] | None = None) -> None:
         if workers < 1:
             raise UsageError(f"--workers must be at least 1, got {workers}")
-        self.workers = workers
+        if devices is not None and not devices:
+            raise UsageError("--gpus: no device chosen")
+        self.devices = devices
+        self.workers = len(devices) if devices else workers
 
     def run(
         self, tasks: list[ShardTask[Any]], progress: Sink | None = None
     ) -> Iterator[ShardRecord]:
         if self.workers == 1 or len(tasks) <= 1:
             previous = listen(progress)
+            device = assign_device(self.devices[0]) if self.devices else None
             try:
                 yield from map(run_shard_task, tasks)
             finally:
                 listen(previous)
+                if self.devices:
+                    assign_device(device)
             return
         context = multiprocessing.get_context("spawn")
+        devices = None
+        if self.devices:
+            devices = context.Queue()
+            for device in self.devices:
+                devices.put(device)
         with (
             relay(context, progress) as queue,
             ProcessPoolExecutor(
                 self.workers,
                 mp_context=context,
                 initializer=init_worker,
-                initargs=(os.getpid(), queue),
+                initargs=(os.getpid(), queue, devices),
             ) as pool,
         ):
             futures = {pool.submit(run_shard_task, task): task for task in tasks}
@@ -61,11 +74,16 @@ class LocalExecutor:
 
 
 def make_executor(
-    kind: str, workers: int = 1, ray_address: str = "local", gpus: float = 0
+    kind: str,
+    workers: int = 1,
+    ray_address: str = "local",
+    gpus: float = 0,
+    devices: list[str] | None = None,
 ) -> Executor:
-    """The executor `--executor` names: `local` (`workers` processes) or `ray` (a cluster)."""
+    """The executor `--executor` names: `local` (`workers` processes, or one per device of
+    `devices`) or `ray` (a cluster; `gpus` per shard: one resident actor per GPU)."""
     if kind == "local":
-        return LocalExecutor(workers)
+        return LocalExecutor(workers, devices)
     if kind == "ray":
         from pandaset_build.engine.ray import RayExecutor
 

@@ -45,6 +45,7 @@ class StageReport:
     seconds: float
     extra_failures: list[Failure] = field(default_factory=list)
     retried: int = 0
+    notes: list[str] = field(default_factory=list)  # lines the summary prints (provenance)
 
     @property
     def done_with_failures(self) -> list[ShardRecord]:

@@ -33,6 +33,8 @@ def print_summary(report: StageReport, console: Console) -> None:
             f"{timed[0][0]:.2f} / {median:.2f} / {timed[-1][0]:.2f} (slowest: {timed[-1][1]})",
         )
     console.print(table)
+    for note in report.notes:
+        console.print(escape(note))
     for failure in report.failures[:MAX_FAILURES_SHOWN]:
         console.print(f"[red]failed[/red] {escape(failure.file)}: {escape(failure.reason)}")
     if len(report.failures) > MAX_FAILURES_SHOWN:

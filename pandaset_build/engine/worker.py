@@ -24,6 +24,20 @@ from pandaset_build.engine import progress
 PR_SET_PDEATHSIG = 1
 WATCH_SECONDS = 0.5
 
+_device: str | None = None  # the device this worker process owns (one worker per GPU)
+
+
+def assigned_device() -> str | None:
+    """The device the executor gave this worker process, if any (`cuda:1`)."""
+    return _device
+
+
+def assign_device(device: str | None) -> str | None:
+    """Give this process a device; the previous assignment is returned (to restore it)."""
+    global _device
+    previous, _device = _device, device
+    return previous
+
 
 def die_with(driver_pid: int) -> None:
     """Make this process end when `driver_pid` (its parent) ends."""
@@ -42,9 +56,14 @@ def _watch(driver_pid: int) -> None:
     os._exit(1)
 
 
-def init_worker(driver_pid: int, queue: Queue[Any] | None) -> None:
-    """Process-pool initializer: die with the driver, send item counts to `queue`."""
+def init_worker(
+    driver_pid: int, queue: Queue[Any] | None, devices: Queue[str] | None = None
+) -> None:
+    """Process-pool initializer: die with the driver, send item counts to `queue`, take one
+    device from `devices` (each worker its own)."""
     die_with(driver_pid)
+    if devices is not None:
+        assign_device(devices.get())
     if queue is not None:
         progress.listen(lambda shard, key, n: queue.put((shard, key, n)))
 

@@ -211,7 +211,15 @@ every ordered pair of versions of an image gets per-region comparison labels.
 - Recipe: `{recipe.name}`, SHA-256 `{recipe.digest()}`, seed {recipe.seed}
 - Sources: {", ".join(sources)}
 - Metric: {", ".join(identity["metric"])}; pyiqa {", ".join(identity["pyiqa_version"])};
-  weights: {", ".join(w or "(pyiqa default)" for w in identity["weights"])}
+  weights: {", ".join(w or "(pyiqa default)" for w in identity["weights"])} (state dict SHA-256
+  {", ".join(identity["weights_sha256"]) or "not recorded"})
+- Score provenance (also per row of `versions`, `score_provenance`): precision
+  {", ".join(identity["precision"]) or "not recorded"}; device
+  {", ".join(identity["device"]) or "not recorded"}; torch
+  {", ".join(identity["torch_version"]) or "not recorded"}; CUDA
+  {", ".join(identity["cuda_version"]) or "none"}; cuDNN
+  {", ".join(identity["cudnn_version"]) or "none"};
+  batch {", ".join(identity["batch_size"]) or "not recorded"} crops
 - Scores: each region is cropped to its box in the version and in the reference, with the
   reference's pixels outside the region's mask; both crops are resized into a shape bucket
   before the metric scores them: the long side to the smallest of
@@ -231,7 +239,9 @@ every ordered pair of versions of an image gets per-region comparison labels.
   regions (COCO xywh boxes, COCO compressed RLE masks, COCO's `iscrowd` flag) and scene
   relations.
 - `versions`: one row per image and version: the stored lossless PNG (the scored pixels), the
-  image score, per region its distortion, sub-type, severity, DepictQA level, parameters (JSON)
+  image score, how the scores were made (`score_provenance`: metric, weights and their
+  SHA-256, precision, device, torch / CUDA / cuDNN / pyiqa versions, batch size), per region
+  its distortion, sub-type, severity, DepictQA level, parameters (JSON)
   and score, and for a region that keeps a source's ISP pixels `isp` and the ISP image's
   folder (`isp_folder`); for haze the depth tier (`depth_tier`); and the visibility audit:
   the region's mean absolute change from the reference in grey levels (`mean_change`), the

@@ -47,6 +47,19 @@ REFERENCES = Features(
     }
 )
 
+PROVENANCE = {
+    "metric": Value("string"),
+    "pyiqa_version": Value("string"),
+    "weights": Value("string"),
+    "precision": Value("string"),
+    "device": Value("string"),
+    "torch_version": Value("string"),
+    "cuda_version": Value("string"),
+    "cudnn_version": Value("string"),
+    "weights_sha256": Value("string"),
+    "batch_size": Value("int32"),
+}
+
 VERSIONS = Features(
     {
         "tag": Value("string"),
@@ -54,6 +67,7 @@ VERSIONS = Features(
         "version": Value("string"),
         "image": Image(),
         "image_score": Value("float64"),
+        "score_provenance": PROVENANCE,
         "regions": List(
             {
                 "region_id": Value("int32"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def version_row(build: Build, image: ScoredImage, version: str) -> Row:
         "version": version,
         "image": {"bytes": path.read_bytes(), "path": None},
         "image_score": image.image_scores[version],
+        "score_provenance": asdict(image.provenance[version]),
         "regions": [
             {
                 "region_id": plan.region_id,

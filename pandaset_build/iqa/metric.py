@@ -1,8 +1,11 @@
-"""pyiqa full-reference metrics: loading (weights, devices), orientation, reference reuse."""
+"""pyiqa full-reference metrics: loading (weights, devices), orientation, reference reuse,
+precision, and the provenance recorded with every score."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,13 +13,19 @@ import numpy as np
 import torch
 
 from pandaset_build.errors import MetricError, WeightsError
+from pandaset_build.iqa.memo import FeatureMemo
+from pandaset_build.iqa.precision import check_precision, precision_mode
 from pandaset_build.store.fingerprints import file_sha256
+from pandaset_build.store.records import ScoreProvenance
 
 
 def to_tensor(images: list[np.ndarray], device: str) -> torch.Tensor:
-    """(N, 3, H, W) float32 in [0, 1] from a list of same-shape RGB uint8 arrays."""
-    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0
-    return batch.to(device)
+    """(N, 3, H, W) float32 in [0, 1] from a list of same-shape RGB uint8 arrays; to a GPU the
+    uint8 batch goes from pinned memory without blocking and is converted there."""
+    batch = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2)
+    if device.startswith("cuda"):
+        batch = batch.pin_memory().to(device, non_blocking=True)
+    return batch.float() / 255.0
 
 
 def resolve_device(device: str) -> str:
@@ -32,25 +41,60 @@ def resolve_device(device: str) -> str:
     return device
 
 
-class ReferenceReuse(torch.nn.Module):
-    """Wraps a feature extractor so identical images in a batch are computed once."""
+def worker_devices(device: str, gpus: str | None = None) -> list[str] | None:
+    """The devices of one local worker each: every visible GPU for `cuda` (or those `--gpus`
+    lists, `0,2`), the one GPU of `cuda:N`; None (no per-device workers) on the CPU."""
+    if not device.startswith("cuda"):
+        if gpus is not None:
+            raise MetricError(f"--gpus {gpus}: only with --device cuda")
+        return None
+    if device != "cuda":
+        if gpus is not None:
+            raise MetricError(f"--gpus {gpus} with --device {device}: use --device cuda --gpus")
+        return [resolve_device(device)]
+    resolve_device(device)
+    if gpus is None:
+        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    try:
+        indexes = [int(part) for part in gpus.split(",")]
+    except ValueError:
+        raise MetricError(f"--gpus {gpus}: expected GPU indexes such as 0,2") from None
+    return [resolve_device(f"cuda:{i}") for i in dict.fromkeys(indexes)]
 
-    def __init__(self, inner: torch.nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
 
-    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
-        flat = images.reshape(images.shape[0], -1)
-        unique, inverse = torch.unique(flat, dim=0, return_inverse=True)
-        if unique.shape[0] == images.shape[0]:
-            return self.inner(images)
-        features = self.inner(unique.reshape(-1, *images.shape[1:]))
-        return [f[inverse] for f in features]
+def device_name(device: str) -> str:
+    """The GPU's name, or `cpu: <model name>` from /proc/cpuinfo (`cpu` where it has none)."""
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    model = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), "")
+    return f"cpu: {model}" if model else "cpu"
+
+
+def state_sha256(module: torch.nn.Module) -> str:
+    """SHA-256 of a network's state dict: each name and its tensor's bytes, in name order."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode() + b"\0")
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def backbone_of(net: torch.nn.Module) -> tuple[object, str] | None:
+    """Where a pyiqa network keeps the backbone it calls on both images (TOPIQ's
+    `semantic_model`), if it has one that can be wrapped; other metrics score pairs whole."""
+    backbone = getattr(net, "semantic_model", None)
+    return (net, "semantic_model") if isinstance(backbone, torch.nn.Module) else None
 
 
 @dataclass
 class Metric:
-    """A pyiqa full-reference metric oriented so that higher is better, with its identity."""
+    """A pyiqa full-reference metric oriented so that higher is better, with its identity.
+
+    It runs the metric's network directly (not pyiqa's wrapper, which turns TF32 on) inside
+    `precision_mode`. `memo` is the wrapped backbone where the network has one.
+    """
 
     name: str
     model: torch.nn.Module
@@ -58,12 +102,54 @@ class Metric:
     lower_better: bool
     weights: str
     pyiqa_version: str
+    precision: str = "fp32"
+    weights_sha256: str = ""
+    memo: FeatureMemo | None = None
 
     @torch.no_grad()
-    def __call__(self, distorted: list[np.ndarray], reference: list[np.ndarray]) -> np.ndarray:
-        values = self.model(to_tensor(distorted, self.device), to_tensor(reference, self.device))
+    def __call__(
+        self,
+        distorted: list[np.ndarray],
+        reference: list[np.ndarray],
+        keys: tuple[list[Hashable], list[Hashable]] | None = None,
+    ) -> np.ndarray:
+        """Scores of the pairs; `keys` (content keys of the distorted and reference images)
+        let the backbone compute each distinct image once (references kept until forgotten)."""
+        if self.memo is not None and keys is not None:
+            self.memo.expect(keys[0], keys[1], keep=keys[1])
+        with precision_mode(self.precision, self.device):
+            values = self.model.net(
+                to_tensor(distorted, self.device), to_tensor(reference, self.device)
+            )
         values = values.reshape(len(distorted)).double().cpu().numpy()
         return -values if self.lower_better else values
+
+    def forget(self, keys: list[Hashable]) -> None:
+        """Reference features no later batch needs."""
+        if self.memo is not None:
+            self.memo.forget(keys)
+
+    @property
+    def passes(self) -> int:
+        """Images sent through the backbone so far (0 for metrics without one)."""
+        return self.memo.passes if self.memo is not None else 0
+
+    def provenance(self, batch_size: int) -> ScoreProvenance:
+        """What is recorded with every score this metric makes."""
+        cuda = self.device.startswith("cuda")
+        cudnn = torch.backends.cudnn.version() if cuda else None
+        return ScoreProvenance(
+            metric=self.name,
+            pyiqa_version=self.pyiqa_version,
+            weights=self.weights,
+            precision=self.precision,
+            device=device_name(self.device),
+            torch_version=torch.__version__,
+            cuda_version=(torch.version.cuda or "") if cuda else "",
+            cudnn_version=str(cudnn) if cudnn else "",
+            weights_sha256=self.weights_sha256,
+            batch_size=batch_size,
+        )
 
 
 LEARNED = ("topiq", "lpips", "dists", "ahiq", "ckdn", "pieapp", "cknn")
@@ -123,12 +209,17 @@ def pyiqa_metric(name: str, device: str) -> torch.nn.Module:
 
 
 def load_metric(
-    name: str, device: str = "cpu", weights: str | None = None, random_weights: bool = False
+    name: str,
+    device: str = "cpu",
+    weights: str | None = None,
+    random_weights: bool = False,
+    precision: str = "fp32",
 ) -> Metric:
     """pyiqa's metric: a local weights file, pyiqa's download, or random weights (tests only)."""
     import pyiqa
 
     device = resolve_device(device)
+    check_precision(precision, device)
     if name not in pyiqa.list_models(metric_mode="FR"):
         raise MetricError(f"--metric {name}: not a pyiqa full-reference metric")
     learned = name.startswith(LEARNED)
@@ -154,8 +245,15 @@ def load_metric(
     else:
         model = pyiqa.create_metric(name, device=device)
         identity = "none"
-    net = getattr(model, "net", None)
-    if net is not None and isinstance(getattr(net, "semantic_model", None), torch.nn.Module):
-        net.semantic_model = ReferenceReuse(net.semantic_model)
     model.eval()
-    return Metric(name, model, device, bool(model.lower_better), identity, pyiqa.__version__)
+    digest = state_sha256(model.net)
+    memo = None
+    found = backbone_of(model.net)
+    if found is not None:
+        owner, attribute = found
+        memo = FeatureMemo(getattr(owner, attribute))
+        setattr(owner, attribute, memo)
+    return Metric(
+        name, model, device, bool(model.lower_better), identity, pyiqa.__version__,
+        precision=precision, weights_sha256=digest, memo=memo,
+    )  # fmt: skip

@@ -176,7 +176,14 @@ def _calibrate_score(
     from pandaset_build.stages.score import ScoreOptions, cached_metric, score_shard
 
     sample.seconds["start-up (imports)"] = time.perf_counter() - start
-    options = ScoreOptions(metric=recipe.scoring.metric, device=device)
+    scoring = recipe.scoring
+    options = ScoreOptions(
+        metric=scoring.metric,
+        device=device,
+        batch_size=scoring.batch_size,
+        frame_batch_size=scoring.frame_batch_size,
+        prefetch_images=scoring.prefetch_images,
+    )
     start = time.perf_counter()
     try:
         cached_metric(options, device)
@@ -186,13 +193,13 @@ def _calibrate_score(
     sample.seconds["metric load"] = time.perf_counter() - start
     step = max(1, len(recipe.versions) // SCORED_VERSIONS)
     subset = recipe.model_copy(update={"versions": recipe.versions[::step]})
-    scoring = Build(build.root, subset)
+    sampled = Build(build.root, subset)
     shard = make_shards("score", [t for t, _ in index], index, 1)[0]
     start = time.perf_counter()
-    outcome = score_shard(scoring, shard, options)
+    outcome = score_shard(sampled, shard, options)
     crops = outcome.counts.get("regions scored", 0) + len(subset.versions)
     sample.seconds["score per crop"] = (time.perf_counter() - start) / max(crops, 1)
-    written = sum(p.stat().st_size for p in parquet_files(scoring.layout.scores))
+    written = sum(p.stat().st_size for p in parquet_files(sampled.layout.scores))
     sample.sizes["score bytes per row"] = written / max(crops, 1)
 
 

@@ -207,6 +207,49 @@ class RegionPlan:
 
 
 @dataclass(frozen=True)
+class ScoreProvenance:
+    """How a score was computed: the metric, its weights, the arithmetic and the machine.
+
+    `precision`: fp32 (TF32 off), tf32 or bf16 (autocast); `device`: the device's name
+    (`cpu: <model>`, or the GPU's name); `cuda_version` / `cudnn_version` are empty on the CPU;
+    `weights_sha256`: the SHA-256 of the metric network's state dict (names and tensor bytes in
+    name order); `batch_size`: crops per forward pass.
+    """
+
+    metric: str
+    pyiqa_version: str
+    weights: str
+    precision: str = ""
+    device: str = ""
+    torch_version: str = ""
+    cuda_version: str = ""
+    cudnn_version: str = ""
+    weights_sha256: str = ""
+    batch_size: int = 0
+
+    @classmethod
+    def from_row(cls, row: Row) -> ScoreProvenance:
+        """Read from a score row; rows of builds scored before provenance get empty fields."""
+        return cls(
+            **{
+                name: (row.get(name) or (0 if name == "batch_size" else ""))
+                for name in cls.__dataclass_fields__
+            }
+        )
+
+    def describe(self) -> str:
+        """One line: metric, precision, device, versions, weights hash, batch size."""
+        cuda = ""
+        if self.cuda_version:
+            cuda = f", CUDA {self.cuda_version}, cuDNN {self.cudnn_version}"
+        return (
+            f"{self.metric} at {self.precision} on {self.device} (torch {self.torch_version}"
+            f"{cuda}, pyiqa {self.pyiqa_version}); weights {self.weights}, sha256 "
+            f"{self.weights_sha256[:12]}; batch {self.batch_size} crops"
+        )
+
+
+@dataclass(frozen=True)
 class ScoreRow:
     """The score of one region (or, with `region_id` None, the whole image) of one version."""
 
@@ -215,13 +258,19 @@ class ScoreRow:
     version: str
     region_id: int | None
     score: float
-    metric: str
-    pyiqa_version: str
-    weights: str
+    provenance: ScoreProvenance
 
     @classmethod
     def from_row(cls, row: Row) -> ScoreRow:
-        return cls(**row)
+        return cls(
+            tag=row["tag"],
+            split=row["split"],
+            version=row["version"],
+            region_id=row["region_id"],
+            score=row["score"],
+            provenance=ScoreProvenance.from_row(row),
+        )
 
     def to_row(self) -> Row:
-        return asdict(self)
+        row = asdict(self)
+        return {**row, **row.pop("provenance")}

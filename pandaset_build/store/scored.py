@@ -19,7 +19,13 @@ from pandaset_build.errors import MissingStageOutputs
 from pandaset_build.store.build import Build
 from pandaset_build.store.catalog import read_sources, source_index
 from pandaset_build.store.predicates import predicate_vocabulary
-from pandaset_build.store.records import RegionPlan, Row, ScoreRow, SourceRecord
+from pandaset_build.store.records import (
+    RegionPlan,
+    Row,
+    ScoreProvenance,
+    ScoreRow,
+    SourceRecord,
+)
 from pandaset_build.store.tables import parquet_files
 
 MAX_NAMED = 10
@@ -40,6 +46,7 @@ class ScoredImage:
     plans: dict[str, list[RegionPlan]]
     region_scores: dict[str, list[float]]
     image_scores: dict[str, float]
+    provenance: dict[str, ScoreProvenance]  # per version, as its image score records it
 
     @property
     def tag(self) -> str:
@@ -146,11 +153,13 @@ class ScoredBuild:
         by_version: dict[str, list[RegionPlan | None]] = {v: [None] * n for v in self.versions}
         region_scores: dict[str, list[float]] = {v: [math.nan] * n for v in self.versions}
         image_scores: dict[str, float] = {}
+        provenance: dict[str, ScoreProvenance] = {}
         for plan in plans:
             by_version[plan.version][plan.region_id] = plan
         for row in scores:
             if row.region_id is None:
                 image_scores[row.version] = row.score
+                provenance[row.version] = row.provenance
             else:
                 region_scores[row.version][row.region_id] = row.score
         missing = [f"{v}/image" for v in self.versions if v not in image_scores]
@@ -166,13 +175,16 @@ class ScoredBuild:
                 "run `distort` and `score` again"
             )
         complete = {v: [p for p in plans if p is not None] for v, plans in by_version.items()}
-        return ScoredImage(source, complete, region_scores, image_scores)
+        return ScoredImage(source, complete, region_scores, image_scores, provenance)
 
     def score_identity(self) -> dict[str, list[str]]:
-        """Distinct metric, pyiqa version and weights recorded with the scores."""
-        found: dict[str, set[str]] = {"metric": set(), "pyiqa_version": set(), "weights": set()}
+        """Distinct values of each provenance column recorded with the scores."""
+        found: dict[str, set[str]] = {name: set() for name in ScoreProvenance.__dataclass_fields__}
         for path in sorted(set(self.score_file.values())):
-            table = pq.read_table(path, columns=list(found))
-            for column, values in found.items():
-                values.update(str(v) for v in table.column(column).unique().to_pylist())
+            names = set(pq.read_schema(path).names)  # builds scored before provenance lack some
+            table = pq.read_table(path, columns=[c for c in found if c in names])
+            for column in table.column_names:
+                found[column].update(
+                    str(v) for v in table.column(column).unique().to_pylist() if v is not None
+                )
         return {column: sorted(values) for column, values in found.items()}

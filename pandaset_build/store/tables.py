@@ -104,6 +104,13 @@ SCORES = pa.schema(
         ("metric", pa.string()),
         ("pyiqa_version", pa.string()),
         ("weights", pa.string()),
+        ("precision", pa.string()),
+        ("device", pa.string()),
+        ("torch_version", pa.string()),
+        ("cuda_version", pa.string()),
+        ("cudnn_version", pa.string()),
+        ("weights_sha256", pa.string()),
+        ("batch_size", pa.int32()),
     ]
 )
 
