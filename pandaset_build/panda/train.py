@@ -178,7 +178,6 @@ def train(
     if cfg.model.kind == "random":
         raise ValueError("The random baseline has nothing to train: evaluate it directly.")
     rt = init_runtime(device)
-    out.mkdir(parents=True, exist_ok=True)
     if train_source is None:
         train_source = PandaBenchSource(data_root, cfg.data.train_split, "all")
     if not cfg.train.val_every:
@@ -196,6 +195,7 @@ def train(
         random_init=random_init,
         seed=cfg.train.seed,
     ).to(rt.device)
+    out.mkdir(parents=True, exist_ok=True)  # after the weights loaded: a refusal writes nothing
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     start = 0
