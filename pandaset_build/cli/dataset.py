@@ -272,7 +272,7 @@ def depth_command(
         opened = open_build(build, recipe, restart, force, create=False)
         gpus = 1 if device.startswith("cuda") else 0
         chosen = make_executor(executor.value, workers, ray_address, gpus)
-        finish(depth(opened, chosen, device=device, retry_failed=retry_failed))
+        finish(depth(opened, chosen, device=device, retry_failed=retry_failed), build)
 
 
 @app.command("distort")
