@@ -195,7 +195,7 @@ def test_visibility_stats_count_outcomes_and_order_scores() -> None:
         RegionPlan("t", "blur", 4, "clean", "", "clean", 0, "{}", 0, False),
     ]
     source = SourceRecord("t", "x", 8, 8, "t.png", [])
-    image = ScoredImage(source, {"blur": plans}, {"blur": [0.9, 1.0, 0.5, 0.2, 1.0]}, {})
+    image = ScoredImage(source, {"blur": plans}, {"blur": [0.9, 1.0, 0.5, 0.2, 1.0]}, {}, {})
     stats = VisibilityStats()
     stats.add_image(image)
     out = stats.to_json()
