@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from typing import Any
 
-JsonObject = dict[str, Any]  # an HTTP body, a model's answer, a results or metrics file
+JsonObject = dict[str, Any]  # a parsed JSON file or HTTP body: annotation files, answers, results

@@ -44,6 +44,7 @@ from pandaset_build.engine import drift
 from pandaset_build.engine.stage import StageReport
 from pandaset_build.engine.summary import print_summary
 from pandaset_build.errors import UsageError
+from pandaset_build.sources.common import ReaderOptions
 from pandaset_build.store.build import Build, build_lock, build_recipe, open_build
 from pandaset_build.store.layout import BuildLayout
 from pandaset_build.store.oserrors import NO_SPACE, error_number, explain, human_bytes
@@ -180,7 +181,7 @@ def reader_options(
     masks: Path | None,
     mask_encoding: MaskEncoding | None,
     mask_background: int | None,
-) -> dict[str, str | Path | int]:
+) -> ReaderOptions:
     """The source reader's options the user gave (the reader refuses those it does not take)."""
     given = {
         "split": split,

@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from pandaset_build.errors import BadInput
+from pandaset_build.json_types import JsonObject
 from pandaset_build.sources.common import Item, collect, read_json, require_keys
 from pandaset_build.sources.panoptic import Category, load_panoptic, segment_payloads
 from pandaset_build.store.records import SourceRecord
@@ -24,7 +24,7 @@ OPTIONS = ("split", "annotations", "images", "masks")
 KEYS = ("images", "annotations", "categories")
 
 
-def check_panoptic(path: Path, data: dict[str, Any]) -> None:
+def check_panoptic(path: Path, data: JsonObject) -> None:
     """Refuse a COCO detection (instances), keypoints or captions file given as panoptic."""
     first = next(iter(data["annotations"]), None)
     if isinstance(first, dict) and "segments_info" not in first:
@@ -37,7 +37,7 @@ def check_panoptic(path: Path, data: dict[str, Any]) -> None:
         )
 
 
-def categories(data: dict[str, Any]) -> dict[int, Category]:
+def categories(data: JsonObject) -> dict[int, Category]:
     """COCO category id -> category with its rank among the sorted ids."""
     cats = sorted(data["categories"], key=lambda c: int(c["id"]))
     return {
@@ -63,7 +63,7 @@ def list_items(
     require_keys(ann, data, KEYS)
     check_panoptic(ann, data)
     cats = categories(data)
-    by_image: dict[int, dict[str, Any]] = {}
+    by_image: dict[int, JsonObject] = {}
     failures: list[BadInput] = []
     for index, a in enumerate(data["annotations"]):
         image_id = a.get("image_id") if isinstance(a, dict) else None
@@ -72,7 +72,7 @@ def list_items(
         else:
             by_image[image_id] = a
 
-    def make(_: int, img: dict[str, Any]) -> Item:
+    def make(_: int, img: JsonObject) -> Item:
         image = str((image_dir / img["file_name"]).resolve())
         a = by_image.pop(img["id"], None)
         if a is None:

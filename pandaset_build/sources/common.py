@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +12,10 @@ from typing import Any
 from PIL import Image
 
 from pandaset_build.errors import BadInput
+from pandaset_build.json_types import JsonObject
 from pandaset_build.store.images import IMAGE_ERRORS, ORIENTATIONS, SWAPS_AXES, image_format
+
+ReaderOptions = Mapping[str, str | Path | int]  # a reader's keyword options (--split, --masks...)
 
 
 @dataclass(frozen=True)
@@ -21,7 +24,7 @@ class Item:
 
     tag: str
     source: str
-    payload: dict[str, Any]
+    payload: JsonObject
 
     @property
     def file(self) -> str:

@@ -24,13 +24,13 @@ from __future__ import annotations
 import csv
 import logging
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from pandaset_build.config import vocab
 from pandaset_build.errors import BadInput
+from pandaset_build.json_types import JsonObject
 from pandaset_build.sources.common import (
     Item,
     check_mask_size,
@@ -54,7 +54,7 @@ FILL_VALUES = {"L": 255, "I;16": 65535, "I;16L": 65535, "I;16B": 65535}
 log = logging.getLogger(__name__)
 
 
-def sidecar_segments(path: Path) -> list[dict[str, Any]]:
+def sidecar_segments(path: Path) -> list[JsonObject]:
     """Segments of a names sidecar with defaults filled in; [] when there is no sidecar."""
     if not path.is_file():
         return []
@@ -167,7 +167,7 @@ def warn_about_ids(path: str, mode: str, present: list[int], background: int) ->
 
 
 def labelled(
-    p: dict[str, Any], key: int | None, index: int, mask: np.ndarray, name: str = ""
+    p: JsonObject, key: int | None, index: int, mask: np.ndarray, name: str = ""
 ) -> Region:
     """Region `index` named from the sidecar entry of id `key` (defaults where absent)."""
     s = {x["id"]: x for x in p["segments"]}.get(key, {}) if key is not None else {}
@@ -181,14 +181,14 @@ def labelled(
     )
 
 
-def warn_absent(p: dict[str, Any], present: set[int]) -> None:
+def warn_absent(p: JsonObject, present: set[int]) -> None:
     absent = sorted({s["id"] for s in p["segments"]} - present)
     if absent:
         sidecar = Path(p["mask"]).with_suffix(".json")
         log.warning("%s: ids %s are not in the mask %s", sidecar, absent, p["mask"])
 
 
-def id_regions(p: dict[str, Any], width: int, height: int) -> list[Region]:
+def id_regions(p: JsonObject, width: int, height: int) -> list[Region]:
     """One region per id other than the background in ascending order, named from the sidecar."""
     ids, mode = mask_ids(p["mask"], p["encoding"])
     check_mask_size(p["mask"], ids.shape, p["image"], width, height)
@@ -243,7 +243,7 @@ def binary_mask(path: Path, image: str, width: int, height: int) -> np.ndarray:
     return mask
 
 
-def per_mask_regions(p: dict[str, Any], width: int, height: int) -> tuple[list[Region], Disjoint]:
+def per_mask_regions(p: JsonObject, width: int, height: int) -> tuple[list[Region], Disjoint]:
     """Regions of a per-mask folder, made disjoint (smaller on top), empties dropped."""
     folder = Path(p["mask"])
     files = sorted((f for f in folder.glob("*.png") if f.is_file()), key=mask_key)

@@ -7,11 +7,11 @@ distorted and scored like any other region; the region keeps the flag (`Region.i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from pandaset_build.errors import BadInput
+from pandaset_build.json_types import JsonObject
 from pandaset_build.sources.common import Item, check_mask_size, image_size, reading
 from pandaset_build.store.masks import panoptic_ids
 from pandaset_build.store.records import Region, SourceRecord, region_from_mask
@@ -27,10 +27,10 @@ class Category:
 
 
 def segment_payloads(
-    segments: list[dict[str, Any]], categories: dict[int, Category], image: str, where: str
-) -> list[dict[str, Any]]:
+    segments: list[JsonObject], categories: dict[int, Category], image: str, where: str
+) -> list[JsonObject]:
     """Plain-data segments with names resolved; BadInput on unknown categories or bad ids."""
-    out: list[dict[str, Any]] = []
+    out: list[JsonObject] = []
     seen: set[int] = set()
     for seg in segments:
         seg_id, cat = int(seg["id"]), int(seg["category_id"])
@@ -61,9 +61,7 @@ def read_ids(mask_path: str, image_path: str, width: int, height: int) -> np.nda
     return ids
 
 
-def panoptic_regions(
-    mask_path: str, ids: np.ndarray, segments: list[dict[str, Any]]
-) -> list[Region]:
+def panoptic_regions(mask_path: str, ids: np.ndarray, segments: list[JsonObject]) -> list[Region]:
     """One region per segment, in segments_info order, checked against the ids in the PNG."""
     listed = {s["id"] for s in segments}
     extra = sorted(int(v) for v in np.unique(ids) if v != 0 and int(v) not in listed)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pandaset_build.errors import BadInput
+from pandaset_build.json_types import JsonObject
 from pandaset_build.sources.common import Item, collect, read_json, require_keys
 from pandaset_build.sources.panoptic import Category, load_panoptic, segment_payloads
 from pandaset_build.store.records import Relation, SourceRecord
@@ -25,14 +26,14 @@ OPTIONS = ("annotations",)
 KEYS = ("data", "thing_classes", "stuff_classes", "predicate_classes")
 
 
-def categories(data: dict[str, Any]) -> dict[int, Category]:
+def categories(data: JsonObject) -> dict[int, Category]:
     """PSG class index -> category."""
     things, stuff = list(data["thing_classes"]), list(data["stuff_classes"])
     return {i: Category(str(n), i, i < len(things)) for i, n in enumerate(things + stuff)}
 
 
 def relation_triples(
-    record: dict[str, Any], predicates: list[str], image: str, where: Path
+    record: JsonObject, predicates: list[str], image: str, where: Path
 ) -> list[list[Any]]:
     """[subject, object, predicate name, predicate index] relations, checked for range."""
     n = len(record["segments_info"])
@@ -60,7 +61,7 @@ def list_items(
     test_ids = {str(i) for i in data.get("test_image_ids", [])}
     coco = root / "coco"
 
-    def make(_: int, rec: dict[str, Any]) -> Item | None:
+    def make(_: int, rec: JsonObject) -> Item | None:
         if drop_without_relations and not rec.get("relations"):
             return None
         image = str((coco / rec["file_name"]).resolve())

@@ -35,6 +35,7 @@ import numpy as np
 
 from pandaset_build.config import vocab
 from pandaset_build.errors import BadInput
+from pandaset_build.json_types import JsonObject
 from pandaset_build.sources import seagull_manifest
 from pandaset_build.sources.common import Item, read_json
 from pandaset_build.sources.isp import measure, region_labels
@@ -229,7 +230,7 @@ def list_items(
     return items, failures
 
 
-def roi_mask(p: dict[str, Any], index: int, width: int, height: int) -> np.ndarray:
+def roi_mask(p: JsonObject, index: int, width: int, height: int) -> np.ndarray:
     """ROI `index` of an item decoded at the image's size, checked against its points."""
     counts, points, number = p["rois"][index]
     where = f"{p['id']} ROI {index} (entry {number})"

@@ -19,12 +19,12 @@ import json
 from collections.abc import Collection
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from pandaset_build.config import vocab
 from pandaset_build.errors import BadInput
+from pandaset_build.json_types import JsonObject
 from pandaset_build.sources.common import Item, collect
 from pandaset_build.sources.isp import measure, region_labels
 from pandaset_build.sources.overlaps import make_disjoint
@@ -38,7 +38,7 @@ ISP_FOLDER = "distorted"
 DEGRADATIONS = ("blur", "colorfulness", "compression", "contrast", "exposure", "noise")
 
 
-def region_payload(region: dict[str, Any], degradations: list[str]) -> dict[str, Any]:
+def region_payload(region: JsonObject, degradations: list[str]) -> JsonObject:
     """Plain-data region of a manifest entry, with its ISP flags resolved."""
     mask = region["mask"]
     if not isinstance(mask, dict) or "counts" not in mask:
@@ -104,7 +104,7 @@ def list_items(
     return [item for item in items if item.tag in wanted], failures
 
 
-def check_size(p: dict[str, Any], reference: np.ndarray) -> tuple[int, int]:
+def check_size(p: JsonObject, reference: np.ndarray) -> tuple[int, int]:
     """(width, height) of the decoded reference, checked against the manifest's sizes."""
     height, width = reference.shape[:2]
     declared = (p["width"] or width, p["height"] or height)
@@ -116,7 +116,7 @@ def check_size(p: dict[str, Any], reference: np.ndarray) -> tuple[int, int]:
     return width, height
 
 
-def decoded_masks(p: dict[str, Any], width: int, height: int) -> list[np.ndarray]:
+def decoded_masks(p: JsonObject, width: int, height: int) -> list[np.ndarray]:
     """The manifest's masks as given; BadInput naming the manifest for a bad one."""
     masks = []
     for i, r in enumerate(p["regions"]):

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from pandaset_build.engine.drift import load_records
 from pandaset_build.engine.shards import Shard, make_shards
 from pandaset_build.errors import PandasetError
 from pandaset_build.labels.pairs import DIFFICULTIES
-from pandaset_build.sources.common import Item
+from pandaset_build.sources.common import Item, ReaderOptions
 from pandaset_build.stages.bench import BENCH_SPLIT
 from pandaset_build.store.build import Build, read_build_record
 from pandaset_build.store.catalog import read_sources, source_index
@@ -101,7 +100,7 @@ def listed_items(
     recipe: Recipe,
     source: str,
     root: Path | None,
-    reader_options: Mapping[str, object],
+    reader_options: ReaderOptions,
     limit: int | None,
     tags: Path | None,
 ) -> list[Item]:
@@ -113,8 +112,8 @@ def listed_items(
         select,
     )
 
-    check_reader_options(source, dict(reader_options))
-    items, _ = list_source(source, root or Path("."), dict(reader_options))
+    check_reader_options(source, reader_options)
+    items, _ = list_source(source, root or Path("."), reader_options)
     wanted = read_tag_list(tags) if tags is not None else None
     return select(items, recipe.seed, limit, wanted)[0]
 
@@ -384,7 +383,7 @@ def estimate_run(
     recipe: Recipe,
     source: str,
     root: Path | None,
-    reader_options: Mapping[str, object] | None = None,
+    reader_options: ReaderOptions | None = None,
     *,
     limit: int | None = None,
     tags: Path | None = None,

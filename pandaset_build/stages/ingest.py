@@ -13,7 +13,6 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -21,9 +20,10 @@ from pandaset_build.engine.executors import Executor
 from pandaset_build.engine.shards import Failure, Shard, ShardOutcome, make_shards
 from pandaset_build.engine.stage import Stage, StageReport
 from pandaset_build.errors import BadInput, UsageError
+from pandaset_build.json_types import JsonObject
 from pandaset_build.labels.splits import SplitRule
 from pandaset_build.sources import READERS
-from pandaset_build.sources.common import Item
+from pandaset_build.sources.common import Item, ReaderOptions
 from pandaset_build.sources.depth_files import find_depth
 from pandaset_build.store.atomic import write_json_atomic
 from pandaset_build.store.build import Build
@@ -91,7 +91,7 @@ def usable(build: Build, record: SourceRecord) -> None:
         )
 
 
-def check_reader_options(source: str, options: dict[str, Any]) -> None:
+def check_reader_options(source: str, options: ReaderOptions) -> None:
     """Refuse an unknown source, or an option its reader does not take (naming the ones it
     takes); nothing is done."""
     if source not in READERS:
@@ -164,39 +164,57 @@ def ingest_shard(build: Build, shard: Shard, options: IngestOptions) -> ShardOut
     return outcome
 
 
-def part_identity(
-    source: str, root: Path, reader_options: dict[str, Any], depth: Path | None
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PartIdentity:
     """What makes two ingests the same part: source, root, reader options and depth folder."""
-    resolve = lambda v: str(Path(v).resolve()) if isinstance(v, Path) else str(v)  # noqa: E731
-    return {
-        "source": source,
-        "root": "" if source == "demo" else str(Path(root).resolve()),
-        "options": {k: resolve(v) for k, v in sorted(reader_options.items())},
-        "depth": str(depth.resolve()) if depth else None,
-    }
+
+    source: str
+    root: str  # absolute; "" for the bundled demo
+    options: tuple[tuple[str, str], ...]  # sorted (option, value) pairs
+    depth: str | None
+
+    @classmethod
+    def of(
+        cls, source: str, root: Path, reader_options: ReaderOptions, depth: Path | None
+    ) -> PartIdentity:
+        resolve = lambda v: str(Path(v).resolve()) if isinstance(v, Path) else str(v)  # noqa: E731
+        return cls(
+            source=source,
+            root="" if source == "demo" else str(Path(root).resolve()),
+            options=tuple((k, resolve(v)) for k, v in sorted(reader_options.items())),
+            depth=str(depth.resolve()) if depth else None,
+        )
+
+    def to_json(self) -> JsonObject:
+        return {
+            "source": self.source,
+            "root": self.root,
+            "options": dict(self.options),
+            "depth": self.depth,
+        }
+
+    @property
+    def command(self) -> str:
+        """The ingest command line of the part (for messages that say what to rerun)."""
+        words = ["ingest", "--source", self.source]
+        if self.root:
+            words += ["--root", self.root]
+        for key, value in self.options:
+            words += [FLAGS.get(key, f"--{key}"), value]
+        if self.depth:
+            words += ["--depth", self.depth]
+        return " ".join(words)
 
 
-def part_command(identity: dict[str, Any]) -> str:
-    """The ingest command line of a part (for messages that say what to rerun)."""
-    words = ["ingest", "--source", identity["source"]]
-    if identity["root"]:
-        words += ["--root", identity["root"]]
-    for key, value in identity["options"].items():
-        words += [FLAGS.get(key, f"--{key}"), value]
-    if identity["depth"]:
-        words += ["--depth", identity["depth"]]
-    return " ".join(words)
-
-
-def find_part(build: Build, identity: dict[str, Any]) -> str:
+def find_part(build: Build, identity: PartIdentity) -> str:
     """The part folder of this identity: the one whose _part.json matches, else a new name."""
     folder = build.layout.sources
-    source = identity["source"]
+    source = identity.source
+    wanted = identity.to_json()
     if folder.is_dir():
         for child in sorted(p for p in folder.iterdir() if p.is_dir()):
             part = build.layout.source_part(child.name)
-            if part.is_file() and json.loads(part.read_text())["identity"] == identity:
+            if part.is_file() and json.loads(part.read_text())["identity"] == wanted:
                 return child.name
         if (folder / source).is_dir() and not build.layout.source_part(source).exists():
             return source  # a part written before _part.json existed
@@ -271,7 +289,7 @@ def select(
     return chosen, failures
 
 
-def list_source(source: str, root: Path, reader_options: dict[str, Any] | None = None) -> Listing:
+def list_source(source: str, root: Path, reader_options: ReaderOptions | None = None) -> Listing:
     """The items of a source on disk and its unusable entries; reads the source only."""
     if source not in READERS:
         raise UsageError(f"--source {source}: unknown; known: {', '.join(sorted(READERS))}")
@@ -284,7 +302,7 @@ def ingest(
     root: Path,
     executor: Executor,
     depth: Path | None = None,
-    reader_options: dict[str, Any] | None = None,
+    reader_options: ReaderOptions | None = None,
     *,
     limit: int | None = None,
     tags: Sequence[str] | None = None,
@@ -300,7 +318,7 @@ def ingest(
     if depth is not None and not depth.is_dir():
         raise BadInput(depth, "--depth must be a folder of depth maps")
     items, listing_failures = listing or list_source(source, root, reader_options)
-    identity = part_identity(source, root, reader_options, depth)
+    identity = PartIdentity.of(source, root, reader_options, depth)
     part = find_part(build, identity)
     write_predicates(build, part, items)
     stage = Stage(f"ingest-{part}", ingest_shard)
@@ -323,7 +341,7 @@ def ingest(
         else:
             kept.append(item)
     shards = make_shards(stage.name, [i.tag for i in kept], kept, build.recipe.shard_size)
-    record = {"identity": identity, "command": part_command(identity), "images": len(kept)}
+    record = {"identity": identity.to_json(), "command": identity.command, "images": len(kept)}
     write_json_atomic(build.layout.source_part(part), record)
     options = IngestOptions(source, str(depth) if depth else None, part)
     report = stage.run(build, shards, options, executor, retry_failed=retry_failed)
