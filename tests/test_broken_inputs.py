@@ -437,6 +437,14 @@ CASES: list[Case] = [
         2,
         ("versions/", "changed since", "--retry-failed"),
     ),
+    Case(
+        "other-metric",
+        "`score --metric` other than the metric of the build's scores",
+        lambda p: ["score", "--build", p.build("scored"), "--metric", "psnr"],
+        2,
+        ("other settings", "psnr", "--retry-failed"),
+        world="full",
+    ),
     # metrics and weights
     Case(
         "weights-garbage",
