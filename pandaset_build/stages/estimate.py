@@ -121,7 +121,9 @@ def listed_items(
 def calibrate(
     recipe: Recipe, items: list[Item], ingested: list[SourceRecord], source: str, device: str
 ) -> Sample:
-    """Run ingest, distort and score on a few images in a temporary build; time each."""
+    """Run ingest, depth (model tier only), distort and score on a few images in a temporary
+    build; time each."""
+    from pandaset_build.stages.depth_maps import DepthOptions, depth_shard
     from pandaset_build.stages.distort import DistortOptions, distort_shard
     from pandaset_build.stages.ingest import IngestOptions, ingest_shard
 
@@ -149,6 +151,10 @@ def calibrate(
         references = sum(Path(s.image_path).stat().st_size for s in sample.sources)
         sample.sizes["reference bytes per image"] = references / len(sample.sources)
         shard = make_shards("distort", [t for t, _ in index], index, len(index))[0]
+        if recipe.weather.haze.depth_source == "model":  # distort reads the depth stage's maps
+            start = time.perf_counter()
+            depth_shard(build, shard, DepthOptions(device))
+            sample.seconds["depth per image"] = (time.perf_counter() - start) / len(index)
         start = time.perf_counter()
         distort_shard(build, shard, DistortOptions())
         sample.seconds["distort per pixel"] = (time.perf_counter() - start) / pixels
