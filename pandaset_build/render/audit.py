@@ -15,7 +15,7 @@ import numpy as np
 
 from pandaset_build import distortions
 from pandaset_build.config.recipe import Visibility
-from pandaset_build.distortions import changed_share, mean_abs_change
+from pandaset_build.distortions.visibility import difference, mean_of, share_of
 from pandaset_build.render.frame import Frame
 from pandaset_build.render.renderer import render_fast, render_region
 from pandaset_build.store.records import RegionPlan
@@ -38,8 +38,8 @@ def measure(frame: Frame, rendered: np.ndarray, region_id: int) -> Change:
     mask = frame.masks[region_id][box]
     if not mask.any():
         return Change(0.0, 0.0)
-    clean, pixels = frame.image[box], rendered[box]
-    return Change(mean_abs_change(clean, pixels, mask), changed_share(clean, pixels, mask))
+    change = difference(frame.image[box], rendered[box])
+    return Change(mean_of(change, mask, frame.image.shape[-1]), share_of(change, mask))
 
 
 def _draw(plan: RegionPlan) -> tuple[str, str, int, str]:
